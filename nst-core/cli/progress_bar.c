@@ -1,0 +1,1 @@
+/* placeholder */ typedef int nst_placeholder_pb;

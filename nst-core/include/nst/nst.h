@@ -1,0 +1,193 @@
+/* nst-core: optimisation-based (Gatys) neural style transfer in C on OpenBLAS.
+ *
+ * The public API used by the command line and the GIMP plug-in.  Nothing of
+ * GLib, GTK or GIMP is needed to use it.  Every fallible call returns an
+ * nst_status and fills an nst_error with a human-readable message.
+ *
+ * Typical use:
+ *   nst_model *m = nst_model_load(NST_MODEL_SQUEEZENET11, NULL, &err);
+ *   nst_params p; nst_params_init(&p, NST_MODEL_SQUEEZENET11);
+ *   nst_transfer *t = nst_transfer_new(m, &p, &err);
+ *   nst_transfer_set_content(t, content, &err);
+ *   nst_transfer_add_style(t, style, 1.0, &err);
+ *   nst_image *out; nst_transfer_run(t, &out, &err);
+ */
+#ifndef NST_NST_H
+#define NST_NST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors -------------------------------------------------------------- */
+
+typedef enum nst_status {
+    NST_OK = 0,
+    NST_ERR_INVALID = -1,   /* a bad argument or parameter */
+    NST_ERR_IO = -2,        /* a file could not be opened, read or written */
+    NST_ERR_FORMAT = -3,    /* a file is malformed, truncated or lies */
+    NST_ERR_NOMEM = -4,     /* an allocation failed or would be too large */
+    NST_ERR_CANCELLED = -5, /* nst_transfer_cancel() was called */
+    NST_ERR_NUMERIC = -6,   /* NaN/Inf that could not be recovered from */
+    NST_ERR_NOT_FOUND = -7, /* a model file or a layer name was not found */
+} nst_status;
+
+typedef struct nst_error {
+    nst_status code;
+    char message[1024];
+} nst_error;
+
+const char *nst_status_name(nst_status code);
+
+/* ---- images: RGB float in [0,1], interleaved (HWC), row-major ------------ */
+
+typedef struct nst_image {
+    int width;
+    int height;
+    float *rgb; /* width * height * 3 floats */
+} nst_image;
+
+nst_image *nst_image_new(int width, int height, nst_error *err);
+void nst_image_free(nst_image *image);
+nst_image *nst_image_copy(const nst_image *image, nst_error *err);
+/* PNG (8/16 bit, grey/RGB/alpha/palette; alpha is dropped) and JPEG. */
+nst_image *nst_image_load(const char *path, nst_error *err);
+/* The format follows the extension: .png (8-bit RGB) or .jpg/.jpeg. */
+nst_status nst_image_save(const nst_image *image, const char *path, nst_error *err);
+/* High-quality resampling: area-averaging when shrinking, bicubic when
+ * enlarging.  Returns a copy when the size does not change. */
+nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_error *err);
+/* Size whose longest side is `longest`, keeping the aspect ratio (>= 1 px). */
+void nst_image_fit_size(int width, int height, int longest, int *out_width, int *out_height);
+
+/* ---- models --------------------------------------------------------------- */
+
+typedef enum nst_model_kind {
+    NST_MODEL_SQUEEZENET11 = 0,
+    NST_MODEL_VGG19 = 1,
+    NST_MODEL_VGG16 = 2,
+} nst_model_kind;
+
+typedef struct nst_model nst_model;
+
+/* "squeezenet1.1", "vgg19", "vgg16". */
+const char *nst_model_kind_name(nst_model_kind kind);
+nst_status nst_model_kind_from_name(const char *name, nst_model_kind *out, nst_error *err);
+
+/* Resolves where the weights of `kind` are: `model_path` (a file or a folder)
+ * when not NULL, else each folder of the colon-separated NST_MODEL_PATH, else
+ * the installed data folder.  Default names inside a folder: "squeezenet1.1/",
+ * "vgg19.safetensors", "vgg16.safetensors".  Returns a malloc'd path, or NULL
+ * with a message that says exactly where the file was looked for. */
+char *nst_model_find(nst_model_kind kind, const char *model_path, nst_error *err);
+
+/* Loads (and validates) the weights; `model_path` as for nst_model_find. */
+nst_model *nst_model_load(nst_model_kind kind, const char *model_path, nst_error *err);
+void nst_model_free(nst_model *model);
+nst_model_kind nst_model_get_kind(const nst_model *model);
+/* Feature layer names a user may pick, in network order. */
+int nst_model_layer_count(const nst_model *model);
+const char *nst_model_layer_name(const nst_model *model, int index);
+
+/* ---- parameters ----------------------------------------------------------- */
+
+typedef enum nst_optimizer { NST_OPTIM_LBFGS = 0, NST_OPTIM_ADAM = 1 } nst_optimizer;
+typedef enum nst_init { NST_INIT_CONTENT = 0, NST_INIT_STYLE = 1, NST_INIT_NOISE = 2 } nst_init;
+typedef enum nst_colors {
+    NST_COLORS_NONE = 0,
+    NST_COLORS_LUMINANCE = 1, /* stylise luminance only, keep the content's chroma */
+    NST_COLORS_HISTOGRAM = 2, /* match the style's colour statistics to the content first */
+} nst_colors;
+typedef enum nst_pooling { NST_POOL_MAX = 0, NST_POOL_AVG = 1 } nst_pooling;
+
+#define NST_MAX_LAYERS 16
+#define NST_MAX_STYLES 8
+#define NST_LAYER_NAME_MAX 32
+
+typedef struct nst_params {
+    int size;       /* working size: longest side in px; 0 = the content's own */
+    int iterations; /* optimiser iterations; 0 = evaluate the initial picture once */
+    nst_optimizer optimizer;
+    double learning_rate; /* Adam only */
+    int lbfgs_history;
+    double content_weight; /* alpha */
+    double style_weight;   /* beta */
+    double tv_weight;      /* tau */
+    int n_content_layers;
+    char content_layers[NST_MAX_LAYERS][NST_LAYER_NAME_MAX];
+    double content_layer_weights[NST_MAX_LAYERS]; /* normalised to sum 1 */
+    int n_style_layers;
+    char style_layers[NST_MAX_LAYERS][NST_LAYER_NAME_MAX];
+    double style_layer_weights[NST_MAX_LAYERS]; /* normalised to sum 1 */
+    nst_init init;
+    uint64_t seed;
+    nst_colors preserve_colors;
+    double style_scale; /* the style picture is scaled to working size x this */
+    nst_pooling pooling; /* VGG only; SqueezeNet always uses max pooling */
+    int threads;         /* 0 = all cores */
+} nst_params;
+
+/* Fills defaults that give a good picture with `kind`. */
+void nst_params_init(nst_params *params, nst_model_kind kind);
+/* Parses "a,b,c" into the content or style layer list (equal weights). */
+nst_status nst_params_set_content_layers(nst_params *params, const char *csv, nst_error *err);
+nst_status nst_params_set_style_layers(nst_params *params, const char *csv, nst_error *err);
+/* Parses "w,w,..." (must match the style layer count). */
+nst_status nst_params_set_style_layer_weights(nst_params *params, const char *csv, nst_error *err);
+/* Checks ranges and that layer names exist in `model`. */
+nst_status nst_params_validate(const nst_params *params, const nst_model *model, nst_error *err);
+
+/* ---- the driver ----------------------------------------------------------- */
+
+/* One evaluation of the objective.  content/style/tv are the unweighted
+ * combined terms; total = a*content + b*style + t*tv with the weights in force. */
+typedef struct nst_progress {
+    int eval;       /* 0 = the initial picture */
+    int iter;       /* optimiser iteration the evaluation belongs to */
+    int iterations; /* planned iterations */
+    double content, style, tv, total;
+    double seconds; /* since nst_transfer_run started */
+} nst_progress;
+
+typedef void (*nst_progress_fn)(const nst_progress *progress, void *user_data);
+/* `image` is the current picture at the working size; valid during the call only. */
+typedef void (*nst_preview_fn)(const nst_image *image, const nst_progress *progress, void *user_data);
+
+typedef struct nst_transfer nst_transfer;
+
+nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err);
+void nst_transfer_free(nst_transfer *transfer);
+
+/* The content picture (copied). */
+nst_status nst_transfer_set_content(nst_transfer *transfer, const nst_image *content, nst_error *err);
+/* A style picture (copied) and its blend weight; blend weights are normalised. */
+nst_status nst_transfer_add_style(nst_transfer *transfer, const nst_image *style, double blend_weight,
+                                  nst_error *err);
+
+void nst_transfer_set_progress_callback(nst_transfer *transfer, nst_progress_fn fn, void *user_data);
+/* Preview every `every` iterations (and at the end). */
+void nst_transfer_set_preview_callback(nst_transfer *transfer, nst_preview_fn fn, int every, void *user_data);
+
+/* Runs the optimisation; on success *result is the stylised picture at the
+ * working size (caller frees).  Returns NST_ERR_CANCELLED after a cancel. */
+nst_status nst_transfer_run(nst_transfer *transfer, nst_image **result, nst_error *err);
+
+/* Thread-safe: may be called from any thread while nst_transfer_run runs. */
+void nst_transfer_cancel(nst_transfer *transfer);
+/* Thread-safe steering: take effect at the next evaluation of the objective. */
+void nst_transfer_set_weights(nst_transfer *transfer, double content_weight, double style_weight,
+                              double tv_weight);
+void nst_transfer_set_style_scale(nst_transfer *transfer, double style_scale);
+
+/* Working size that nst_transfer_run will use for this content and params. */
+void nst_transfer_working_size(const nst_params *params, int content_width, int content_height,
+                               int *width, int *height);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

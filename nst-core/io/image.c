@@ -1,0 +1,2 @@
+/* placeholder: the owner of this domain replaces it */
+typedef int nst_placeholder_image;
