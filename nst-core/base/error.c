@@ -23,13 +23,19 @@ nst_status nst_error_prefix(nst_error *err, const char *fmt, ...)
     if (!err)
         return NST_ERR_INVALID;
     char prefix[sizeof err->message];
-    char old[sizeof err->message];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    /* prefix + old message, cut to the buffer */
+    size_t size = sizeof err->message;
+    size_t plen = strlen(prefix);
+    size_t olen = strlen(err->message);
+    if (plen + olen >= size)
+        olen = size - 1 - plen;
+    memmove(err->message + plen, err->message, olen);
+    memcpy(err->message, prefix, plen);
+    err->message[plen + olen] = '\0';
     return err->code;
 }
 

@@ -1,2 +1,357 @@
-/* placeholder: the owner of this domain replaces it */
-typedef int nst_placeholder_objective;
+/* The objective: content, Gram style and total-variation terms, their
+ * gradient with respect to the picture.  Targets (content activations,
+ * blended style Grams) are computed once and kept. */
+#include "loss/objective.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+
+static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
+typedef struct layer_term {
+    int node;
+    double weight; /* normalised layer weight */
+    int c, hw;     /* activation shape as [c, h*w] */
+    float *target; /* content: activations [c, hw]; style: Gram [c, c] */
+} layer_term;
+
+struct nst_objective {
+    const nst_model *model;
+    nst_net_options options;
+    nst_net *net;
+    int height, width;
+    int n_content, n_style;
+    layer_term content[NST_MAX_LAYERS];
+    layer_term style[NST_MAX_LAYERS];
+    int have_content, have_style;
+    double alpha, beta, tau;
+    const atomic_int *cancel;
+    float *input;  /* the normalised picture fed to the net */
+    float *gram;   /* scratch: the current Gram [c, c] of the widest style layer */
+    float *grad_input;
+};
+
+void nst_normalize_imagenet(const float *rgb_planar, int height, int width, float *out)
+{
+    size_t plane = (size_t)height * width;
+    for (int c = 0; c < 3; c++) {
+        const float *src = rgb_planar + c * plane;
+        float *dst = out + c * plane;
+        float inv_std = 1.0f / imagenet_std[c];
+        for (size_t i = 0; i < plane; i++)
+            dst[i] = (src[i] - imagenet_mean[c]) * inv_std;
+    }
+}
+
+void nst_image_to_planar(const nst_image *image, float *planar)
+{
+    size_t plane = (size_t)image->width * image->height;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++)
+            planar[c * plane + i] = image->rgb[3 * i + c];
+}
+
+void nst_planar_to_image(const float *planar, nst_image *image)
+{
+    size_t plane = (size_t)image->width * image->height;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++)
+            image->rgb[3 * i + c] = planar[c * plane + i];
+}
+
+/* Resolves layer names to nodes with normalised weights; returns the deepest node. */
+static nst_status resolve_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
+                                 const double *weights, layer_term *terms, int *deepest, nst_error *err)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += weights[i];
+    if (n > 0 && !(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "layer weights must sum to a positive number");
+    for (int i = 0; i < n; i++) {
+        terms[i].node = nst_model_find_layer(model, names[i]);
+        if (terms[i].node < 0)
+            return nst_error_set(err, NST_ERR_NOT_FOUND, "%s has no layer named '%s'",
+                                 nst_model_kind_name(model->kind), names[i]);
+        terms[i].weight = weights[i] / sum;
+        if (terms[i].node > *deepest)
+            *deepest = terms[i].node;
+    }
+    return NST_OK;
+}
+
+nst_objective *nst_objective_new(const nst_model *model, int height, int width, const nst_params *params,
+                                 const nst_net_options *options, nst_error *err)
+{
+    nst_objective *obj = nst_alloc_zero(1, sizeof *obj, "the objective", err);
+    if (!obj)
+        return NULL;
+    obj->model = model;
+    obj->options = *options;
+    obj->height = height;
+    obj->width = width;
+    obj->n_content = params->n_content_layers;
+    obj->n_style = params->n_style_layers;
+    nst_objective_set_weights(obj, params->content_weight, params->style_weight, params->tv_weight);
+
+    int deepest = 0;
+    if (resolve_layers(model, obj->n_content, params->content_layers, params->content_layer_weights, obj->content,
+                       &deepest, err) != NST_OK ||
+        resolve_layers(model, obj->n_style, params->style_layers, params->style_layer_weights, obj->style,
+                       &deepest, err) != NST_OK)
+        goto fail;
+    if (deepest == 0) {
+        nst_error_set(err, NST_ERR_INVALID, "no content or style layer selected");
+        goto fail;
+    }
+    obj->net = nst_net_new(model, height, width, deepest, options, err);
+    if (!obj->net)
+        goto fail;
+
+    int max_c = 0;
+    for (int i = 0; i < obj->n_content + obj->n_style; i++) {
+        layer_term *t = i < obj->n_content ? &obj->content[i] : &obj->style[i - obj->n_content];
+        int h, w;
+        nst_net_activation(obj->net, t->node, &t->c, &h, &w);
+        t->hw = h * w;
+        size_t count = i < obj->n_content ? (size_t)t->c * t->hw : (size_t)t->c * t->c;
+        t->target = nst_alloc_zero(count, sizeof(float), "loss targets", err);
+        if (!t->target)
+            goto fail;
+        if (i >= obj->n_content && t->c > max_c)
+            max_c = t->c;
+    }
+    size_t plane = (size_t)height * width;
+    obj->gram = nst_alloc_zero((size_t)max_c * max_c, sizeof(float), "a Gram matrix", err);
+    obj->input = nst_alloc_zero(3 * plane, sizeof(float), "the network input", err);
+    obj->grad_input = nst_alloc_zero(3 * plane, sizeof(float), "the input gradient", err);
+    if (!obj->gram || !obj->input || !obj->grad_input)
+        goto fail;
+    return obj;
+fail:
+    nst_objective_free(obj);
+    return NULL;
+}
+
+void nst_objective_free(nst_objective *obj)
+{
+    if (!obj)
+        return;
+    for (int i = 0; i < obj->n_content; i++)
+        free(obj->content[i].target);
+    for (int i = 0; i < obj->n_style; i++)
+        free(obj->style[i].target);
+    nst_net_free(obj->net);
+    free(obj->gram);
+    free(obj->input);
+    free(obj->grad_input);
+    free(obj);
+}
+
+void nst_objective_set_cancel(nst_objective *obj, const atomic_int *cancel)
+{
+    obj->cancel = cancel;
+}
+
+void nst_objective_set_weights(nst_objective *obj, double alpha, double beta, double tau)
+{
+    obj->alpha = alpha;
+    obj->beta = beta;
+    obj->tau = tau;
+}
+
+static nst_status forward_picture(nst_net *net, const float *rgb_planar, float *input, const atomic_int *cancel,
+                                  nst_error *err)
+{
+    nst_normalize_imagenet(rgb_planar, nst_net_height(net), nst_net_width(net), input);
+    return nst_net_forward(net, input, cancel, err);
+}
+
+nst_status nst_objective_set_content(nst_objective *obj, const float *rgb_planar, nst_error *err)
+{
+    nst_status s = forward_picture(obj->net, rgb_planar, obj->input, obj->cancel, err);
+    if (s != NST_OK)
+        return s;
+    for (int i = 0; i < obj->n_content; i++) {
+        layer_term *t = &obj->content[i];
+        const float *a = nst_net_activation(obj->net, t->node, NULL, NULL, NULL);
+        memcpy(t->target, a, (size_t)t->c * t->hw * sizeof(float));
+    }
+    obj->have_content = 1;
+    return NST_OK;
+}
+
+/* gram = A A^T for A [c, hw] (both triangles filled). */
+static void gram_matrix(const float *a, int c, int hw, float *gram)
+{
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, c, hw, 1.0f, a, hw, 0.0f, gram, c);
+    for (int i = 0; i < c; i++)
+        for (int j = 0; j < i; j++)
+            gram[(size_t)i * c + j] = gram[(size_t)j * c + i];
+}
+
+nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *const *rgb_planar,
+                                    const int *heights, const int *widths, const double *blend,
+                                    nst_error *err)
+{
+    double sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += blend ? blend[k] : 1.0;
+    if (n < 1 || !(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    for (int i = 0; i < obj->n_style; i++)
+        memset(obj->style[i].target, 0, (size_t)obj->style[i].c * obj->style[i].c * sizeof(float));
+
+    int deepest = 0;
+    for (int i = 0; i < obj->n_style; i++)
+        if (obj->style[i].node > deepest)
+            deepest = obj->style[i].node;
+    for (int k = 0; k < n; k++) {
+        /* Each style picture has its own size, so its own (temporary) net. */
+        nst_net *net = nst_net_new(obj->model, heights[k], widths[k], deepest, &obj->options, err);
+        if (!net)
+            return nst_error_prefix(err, "style picture %d: ", k + 1);
+        float *input = nst_alloc((size_t)3 * heights[k] * widths[k] * sizeof(float), "the style input", err);
+        nst_status s = input ? forward_picture(net, rgb_planar[k], input, obj->cancel, err) : NST_ERR_NOMEM;
+        free(input);
+        if (s != NST_OK) {
+            nst_net_free(net);
+            return s;
+        }
+        float w = (float)((blend ? blend[k] : 1.0) / sum);
+        for (int i = 0; i < obj->n_style; i++) {
+            layer_term *t = &obj->style[i];
+            int h, wd;
+            const float *a = nst_net_activation(net, t->node, NULL, &h, &wd);
+            gram_matrix(a, t->c, h * wd, obj->gram);
+            /* The style picture may differ in size: Grams are compared as if it
+             * had the generated picture's hw, so scale by hw_G / hw_S. */
+            float scale = w * (float)t->hw / (float)(h * wd);
+            cblas_saxpy(t->c * t->c, scale, obj->gram, 1, t->target, 1);
+        }
+        nst_net_free(net);
+    }
+    obj->have_style = 1;
+    return NST_OK;
+}
+
+/* Content term of one layer; adds alpha * weight * d/da to grad. */
+static double content_term(const layer_term *t, const float *a, float *grad, double coeff)
+{
+    size_t count = (size_t)t->c * t->hw;
+    double norm = 4.0 * (double)count;
+    double sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        double d = (double)a[i] - t->target[i];
+        sum += d * d;
+    }
+    if (grad) {
+        float g = (float)(coeff * t->weight * 2.0 / norm);
+        for (size_t i = 0; i < count; i++)
+            grad[i] += g * (a[i] - t->target[i]);
+    }
+    return sum / norm;
+}
+
+/* Style term of one layer: sum (G - S)^2 / (4 c^2 hw^2).  d/dA = (G - S) A / (c^2 hw^2). */
+static double style_term(const layer_term *t, const float *a, float *gram, float *grad, double coeff)
+{
+    size_t cc = (size_t)t->c * t->c;
+    double norm = 4.0 * (double)t->c * t->c * (double)t->hw * t->hw;
+    gram_matrix(a, t->c, t->hw, gram);
+    double sum = 0;
+    for (size_t i = 0; i < cc; i++) {
+        gram[i] -= t->target[i];
+        sum += (double)gram[i] * gram[i];
+    }
+    if (grad) {
+        float g = (float)(coeff * t->weight * 4.0 / norm);
+        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, t->c, t->hw, g, gram, t->c, a, t->hw, 1.0f, grad, t->hw);
+    }
+    return sum / norm;
+}
+
+/* TV on planar [3, h, w]: mean squared horizontal + vertical differences. */
+static double tv_term(const float *x, int h, int w, float *grad, double coeff)
+{
+    double nh = 3.0 * h * (w - 1), nv = 3.0 * (h - 1) * w;
+    double sh = 0, sv = 0;
+    float gh = nh > 0 ? (float)(2.0 * coeff / nh) : 0.0f;
+    float gv = nv > 0 ? (float)(2.0 * coeff / nv) : 0.0f;
+    for (int c = 0; c < 3; c++) {
+        const float *p = x + (size_t)c * h * w;
+        float *g = grad ? grad + (size_t)c * h * w : NULL;
+        for (int y = 0; y < h; y++) {
+            for (int i = 0; i < w; i++) {
+                size_t k = (size_t)y * w + i;
+                if (i + 1 < w) {
+                    float d = p[k + 1] - p[k];
+                    sh += (double)d * d;
+                    if (g) {
+                        g[k + 1] += gh * d;
+                        g[k] -= gh * d;
+                    }
+                }
+                if (y + 1 < h) {
+                    float d = p[k + w] - p[k];
+                    sv += (double)d * d;
+                    if (g) {
+                        g[k + w] += gv * d;
+                        g[k] -= gv * d;
+                    }
+                }
+            }
+        }
+    }
+    return (nh > 0 ? sh / nh : 0) + (nv > 0 ? sv / nv : 0);
+}
+
+nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, nst_losses *out, nst_error *err)
+{
+    if (obj->n_content > 0 && !obj->have_content)
+        return nst_error_set(err, NST_ERR_INVALID, "the content picture was not set");
+    if (obj->n_style > 0 && !obj->have_style)
+        return nst_error_set(err, NST_ERR_INVALID, "no style picture was set");
+    nst_status s = forward_picture(obj->net, x, obj->input, obj->cancel, err);
+    if (s != NST_OK)
+        return s;
+    if (grad)
+        nst_net_zero_gradients(obj->net);
+
+    nst_losses l = {0, 0, 0, 0};
+    for (int i = 0; i < obj->n_content; i++) {
+        const layer_term *t = &obj->content[i];
+        const float *a = nst_net_activation(obj->net, t->node, NULL, NULL, NULL);
+        float *g = grad && obj->alpha != 0 ? nst_net_gradient(obj->net, t->node) : NULL;
+        l.content += t->weight * content_term(t, a, g, obj->alpha);
+    }
+    for (int i = 0; i < obj->n_style; i++) {
+        const layer_term *t = &obj->style[i];
+        const float *a = nst_net_activation(obj->net, t->node, NULL, NULL, NULL);
+        float *g = grad && obj->beta != 0 ? nst_net_gradient(obj->net, t->node) : NULL;
+        l.style += t->weight * style_term(t, a, obj->gram, g, obj->beta);
+    }
+
+    size_t plane = (size_t)obj->height * obj->width;
+    if (grad) {
+        s = nst_net_backward(obj->net, obj->grad_input, obj->cancel, err);
+        if (s != NST_OK)
+            return s;
+        /* Chain through the normalisation: d(input)/dx = 1/std per channel. */
+        for (int c = 0; c < 3; c++) {
+            float inv_std = 1.0f / imagenet_std[c];
+            for (size_t i = 0; i < plane; i++)
+                grad[c * plane + i] = obj->grad_input[c * plane + i] * inv_std;
+        }
+    }
+    l.tv = tv_term(x, obj->height, obj->width, grad, obj->tau);
+    l.total = obj->alpha * l.content + obj->beta * l.style + obj->tau * l.tv;
+    if (out)
+        *out = l;
+    return NST_OK;
+}

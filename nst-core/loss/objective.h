@@ -5,6 +5,9 @@
  *            + mean over (C,H-1,W) of squared vertical differences   (RGB in [0,1])
  *   total    = alpha content + beta style + tau tv
  * Several style pictures blend their Gram targets with normalised weights.
+ * A style picture whose size differs from the generated one has its Gram
+ * scaled by (nH nW)_generated / (nH nW)_style, i.e. compared as if it had the
+ * generated picture's pixel count (a Gram grows with the pixel count).
  *
  * Pictures are planar RGB [3, H, W] in [0,1]; the objective normalises them
  * (ImageNet mean/std) before the network and chains the gradient back. */

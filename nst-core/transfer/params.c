@@ -1,2 +1,212 @@
-/* placeholder: the owner of this domain replaces it */
-typedef int nst_placeholder_params;
+/* Parameters: per-model defaults, parsing of layer lists, validation. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "nn/model.h"
+#include "nst/nst.h"
+
+static void set_layers(char names[][NST_LAYER_NAME_MAX], double *weights, int *count, const char *const *list,
+                       int n)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(names[i], NST_LAYER_NAME_MAX, "%s", list[i]);
+        weights[i] = 1.0 / n;
+    }
+    *count = n;
+}
+
+void nst_params_init(nst_params *p, nst_model_kind kind)
+{
+    /* SqueezeNet: the measured starting point of shared/models/squeezenet1.1/README.md. */
+    static const char *const squeeze_style[] = {"conv1", "fire2", "fire3", "fire4", "fire5"};
+    static const char *const squeeze_content[] = {"fire3"};
+    /* VGG: Gatys et al.'s layers.  alpha/beta follows their ratio 1e-3 with
+     * their unnormalised content term converted to the seed's 1/(4 nH nW nC)
+     * normalisation at ~512 px; untuned on real weights (none are here). */
+    static const char *const vgg_style[] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
+    static const char *const vgg_content[] = {"relu4_2"};
+
+    memset(p, 0, sizeof *p);
+    p->size = 512;
+    p->iterations = 300;
+    p->optimizer = NST_OPTIM_LBFGS;
+    p->learning_rate = 0.02;
+    p->lbfgs_history = 20;
+    p->init = NST_INIT_CONTENT;
+    p->seed = 0;
+    p->preserve_colors = NST_COLORS_NONE;
+    p->style_scale = 1.0;
+    p->pooling = NST_POOL_MAX;
+    p->threads = 0;
+    p->content_weight = 1.0;
+    if (kind == NST_MODEL_SQUEEZENET11) {
+        p->style_weight = 1e5;
+        p->tv_weight = 0.1;
+        set_layers(p->content_layers, p->content_layer_weights, &p->n_content_layers, squeeze_content, 1);
+        set_layers(p->style_layers, p->style_layer_weights, &p->n_style_layers, squeeze_style, 5);
+    } else {
+        p->style_weight = 1e-2;
+        p->tv_weight = 1.0;
+        set_layers(p->content_layers, p->content_layer_weights, &p->n_content_layers, vgg_content, 1);
+        set_layers(p->style_layers, p->style_layer_weights, &p->n_style_layers, vgg_style, 5);
+    }
+}
+
+/* Splits "a, b,c" into trimmed fields; calls fn for each. */
+typedef nst_status (*field_fn)(const char *field, int index, void *user, nst_error *err);
+
+static nst_status split_csv(const char *csv, const char *what, field_fn fn, void *user, int *count, nst_error *err)
+{
+    int n = 0;
+    const char *p = csv;
+    while (1) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && isspace((unsigned char)*p))
+            p++, len--;
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == 0)
+            return nst_error_set(err, NST_ERR_INVALID, "%s: empty entry in '%s'", what, csv);
+        if (n == NST_MAX_LAYERS)
+            return nst_error_set(err, NST_ERR_INVALID, "%s: at most %d entries", what, NST_MAX_LAYERS);
+        char field[64];
+        if (len >= sizeof field)
+            return nst_error_set(err, NST_ERR_INVALID, "%s: entry too long in '%s'", what, csv);
+        memcpy(field, p, len);
+        field[len] = '\0';
+        nst_status s = fn(field, n, user, err);
+        if (s != NST_OK)
+            return s;
+        n++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *count = n;
+    return NST_OK;
+}
+
+typedef struct layer_list {
+    char (*names)[NST_LAYER_NAME_MAX];
+    double *weights;
+} layer_list;
+
+static nst_status layer_field(const char *field, int index, void *user, nst_error *err)
+{
+    layer_list *list = user;
+    if (strlen(field) >= NST_LAYER_NAME_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "layer name '%s' is too long", field);
+    snprintf(list->names[index], NST_LAYER_NAME_MAX, "%s", field);
+    return NST_OK;
+}
+
+static nst_status set_layer_list(char names[][NST_LAYER_NAME_MAX], double *weights, int *count, const char *csv,
+                                 const char *what, nst_error *err)
+{
+    layer_list list = {names, weights};
+    int n = 0;
+    nst_status s = split_csv(csv, what, layer_field, &list, &n, err);
+    if (s != NST_OK)
+        return s;
+    for (int i = 0; i < n; i++)
+        weights[i] = 1.0 / n;
+    *count = n;
+    return NST_OK;
+}
+
+nst_status nst_params_set_content_layers(nst_params *p, const char *csv, nst_error *err)
+{
+    return set_layer_list(p->content_layers, p->content_layer_weights, &p->n_content_layers, csv, "content layers",
+                          err);
+}
+
+nst_status nst_params_set_style_layers(nst_params *p, const char *csv, nst_error *err)
+{
+    return set_layer_list(p->style_layers, p->style_layer_weights, &p->n_style_layers, csv, "style layers", err);
+}
+
+static nst_status weight_field(const char *field, int index, void *user, nst_error *err)
+{
+    double *weights = user;
+    char *end;
+    double v = strtod(field, &end);
+    if (*end || !isfinite(v) || v < 0)
+        return nst_error_set(err, NST_ERR_INVALID, "style layer weight '%s' is not a non-negative number", field);
+    weights[index] = v;
+    return NST_OK;
+}
+
+nst_status nst_params_set_style_layer_weights(nst_params *p, const char *csv, nst_error *err)
+{
+    double weights[NST_MAX_LAYERS];
+    int n = 0;
+    nst_status s = split_csv(csv, "style layer weights", weight_field, weights, &n, err);
+    if (s != NST_OK)
+        return s;
+    if (n != p->n_style_layers)
+        return nst_error_set(err, NST_ERR_INVALID, "%d style layer weights given for %d style layers", n,
+                             p->n_style_layers);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += weights[i];
+    if (!(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "style layer weights must not all be zero");
+    for (int i = 0; i < n; i++)
+        p->style_layer_weights[i] = weights[i] / sum;
+    return NST_OK;
+}
+
+static int finite_nonneg(double v)
+{
+    return isfinite(v) && v >= 0;
+}
+
+static nst_status check_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
+                               const char *what, nst_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (nst_model_find_layer(model, names[i]) < 0) {
+            char known[512] = "";
+            for (int k = 0; k < nst_model_layer_count(model); k++) {
+                size_t used = strlen(known);
+                snprintf(known + used, sizeof known - used, "%s%s", k ? ", " : "", nst_model_layer_name(model, k));
+            }
+            return nst_error_set(err, NST_ERR_NOT_FOUND, "%s: %s has no layer '%s' (it has: %s)", what,
+                                 nst_model_kind_name(model->kind), names[i], known);
+        }
+    }
+    return NST_OK;
+}
+
+nst_status nst_params_validate(const nst_params *p, const nst_model *model, nst_error *err)
+{
+    if (p->size < 0 || p->size > 65536)
+        return nst_error_set(err, NST_ERR_INVALID, "size %d out of range (0 = the picture's own, up to 65536)", p->size);
+    if (p->iterations < 0 || p->iterations > 1000000)
+        return nst_error_set(err, NST_ERR_INVALID, "iterations %d out of range (0 to 1000000)", p->iterations);
+    if ((unsigned)p->optimizer > NST_OPTIM_ADAM || (unsigned)p->init > NST_INIT_NOISE ||
+        (unsigned)p->preserve_colors > NST_COLORS_HISTOGRAM || (unsigned)p->pooling > NST_POOL_AVG)
+        return nst_error_set(err, NST_ERR_INVALID, "unknown optimizer, init, colour or pooling mode");
+    if (!(isfinite(p->learning_rate) && p->learning_rate > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "learning rate must be a positive number");
+    if (p->lbfgs_history < 1 || p->lbfgs_history > 1000)
+        return nst_error_set(err, NST_ERR_INVALID, "L-BFGS history %d out of range (1 to 1000)", p->lbfgs_history);
+    if (!finite_nonneg(p->content_weight) || !finite_nonneg(p->style_weight) || !finite_nonneg(p->tv_weight))
+        return nst_error_set(err, NST_ERR_INVALID, "content, style and TV weights must be non-negative numbers");
+    if (!(isfinite(p->style_scale) && p->style_scale >= 0.05 && p->style_scale <= 8))
+        return nst_error_set(err, NST_ERR_INVALID, "style scale %g out of range (0.05 to 8)", p->style_scale);
+    if (p->threads < 0 || p->threads > 1024)
+        return nst_error_set(err, NST_ERR_INVALID, "threads %d out of range", p->threads);
+    if (p->n_content_layers < 0 || p->n_content_layers > NST_MAX_LAYERS || p->n_style_layers < 0 ||
+        p->n_style_layers > NST_MAX_LAYERS || p->n_content_layers + p->n_style_layers == 0)
+        return nst_error_set(err, NST_ERR_INVALID, "choose at least one content or style layer");
+    nst_status s = check_layers(model, p->n_content_layers, p->content_layers, "content layers", err);
+    if (s == NST_OK)
+        s = check_layers(model, p->n_style_layers, p->style_layers, "style layers", err);
+    return s;
+}
