@@ -31,7 +31,9 @@ struct nst_objective {
     int have_content, have_style;
     double alpha, beta, tau;
     const atomic_int *cancel;
-    float *input;  /* the normalised picture fed to the net */
+    int border;    /* reflect padding around the picture, px */
+    float *padded; /* the picture with its border, [3, H+2b, W+2b] */
+    float *input;  /* the normalised padded picture fed to the net */
     float *gram;   /* scratch: the current Gram [c, c] of the widest style layer */
     float *grad_input;
 };
@@ -95,6 +97,14 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
     obj->options = *options;
     obj->height = height;
     obj->width = width;
+    /* Reflect padding must be smaller than the picture. */
+    obj->border = options->border;
+    if (obj->border > height - 1)
+        obj->border = height - 1;
+    if (obj->border > width - 1)
+        obj->border = width - 1;
+    if (obj->border < 0)
+        obj->border = 0;
     obj->n_content = params->n_content_layers;
     obj->n_style = params->n_style_layers;
     nst_objective_set_weights(obj, params->content_weight, params->style_weight, params->tv_weight);
@@ -109,7 +119,7 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
         nst_error_set(err, NST_ERR_INVALID, "no content or style layer selected");
         goto fail;
     }
-    obj->net = nst_net_new(model, height, width, deepest, options, err);
+    obj->net = nst_net_new(model, height + 2 * obj->border, width + 2 * obj->border, deepest, options, err);
     if (!obj->net)
         goto fail;
 
@@ -126,11 +136,12 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
         if (i >= obj->n_content && t->c > max_c)
             max_c = t->c;
     }
-    size_t plane = (size_t)height * width;
+    size_t plane = (size_t)(height + 2 * obj->border) * (width + 2 * obj->border);
     obj->gram = nst_alloc_zero((size_t)max_c * max_c, sizeof(float), "a Gram matrix", err);
+    obj->padded = nst_alloc_zero(3 * plane, sizeof(float), "the padded picture", err);
     obj->input = nst_alloc_zero(3 * plane, sizeof(float), "the network input", err);
     obj->grad_input = nst_alloc_zero(3 * plane, sizeof(float), "the input gradient", err);
-    if (!obj->gram || !obj->input || !obj->grad_input)
+    if (!obj->gram || !obj->padded || !obj->input || !obj->grad_input)
         goto fail;
     return obj;
 fail:
@@ -148,6 +159,7 @@ void nst_objective_free(nst_objective *obj)
         free(obj->style[i].target);
     nst_net_free(obj->net);
     free(obj->gram);
+    free(obj->padded);
     free(obj->input);
     free(obj->grad_input);
     free(obj);
@@ -172,9 +184,53 @@ static nst_status forward_picture(nst_net *net, const float *rgb_planar, float *
     return nst_net_forward(net, input, cancel, err);
 }
 
+/* Mirror index without repeating the edge (torch's 'reflect'); needs n > 1
+ * or i == 0. */
+static int reflect_index(int i, int n)
+{
+    if (n == 1)
+        return 0;
+    while (i < 0 || i >= n)
+        i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
+/* padded [3, h+2b, w+2b] from x [3, h, w]; with add_back, the adjoint:
+ * x += fold of padded (a gradient on the padded picture). */
+static void reflect_border(float *x, int h, int w, int b, float *padded, int add_back)
+{
+    int ph = h + 2 * b, pw = w + 2 * b;
+    for (int c = 0; c < 3; c++) {
+        float *xc = x + (size_t)c * h * w;
+        float *pc = padded + (size_t)c * ph * pw;
+        for (int y = 0; y < ph; y++) {
+            const size_t row = (size_t)reflect_index(y - b, h) * w;
+            float *prow = pc + (size_t)y * pw;
+            for (int i = 0; i < pw; i++) {
+                size_t k = row + (size_t)reflect_index(i - b, w);
+                if (add_back)
+                    xc[k] += prow[i];
+                else
+                    prow[i] = xc[k];
+            }
+        }
+    }
+}
+
+/* Runs the objective's net on x, adding the border first. */
+static nst_status forward_bordered(nst_objective *obj, const float *x, nst_error *err)
+{
+    const float *picture = x;
+    if (obj->border > 0) {
+        reflect_border((float *)x, obj->height, obj->width, obj->border, obj->padded, 0);
+        picture = obj->padded;
+    }
+    return forward_picture(obj->net, picture, obj->input, obj->cancel, err);
+}
+
 nst_status nst_objective_set_content(nst_objective *obj, const float *rgb_planar, nst_error *err)
 {
-    nst_status s = forward_picture(obj->net, rgb_planar, obj->input, obj->cancel, err);
+    nst_status s = forward_bordered(obj, rgb_planar, err);
     if (s != NST_OK)
         return s;
     for (int i = 0; i < obj->n_content; i++) {
@@ -317,7 +373,7 @@ nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, n
         return nst_error_set(err, NST_ERR_INVALID, "the content picture was not set");
     if (obj->n_style > 0 && !obj->have_style)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was set");
-    nst_status s = forward_picture(obj->net, x, obj->input, obj->cancel, err);
+    nst_status s = forward_bordered(obj, x, err);
     if (s != NST_OK)
         return s;
     if (grad)
@@ -337,16 +393,21 @@ nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, n
         l.style += t->weight * style_term(t, a, obj->gram, g, obj->beta);
     }
 
-    size_t plane = (size_t)obj->height * obj->width;
     if (grad) {
         s = nst_net_backward(obj->net, obj->grad_input, obj->cancel, err);
         if (s != NST_OK)
             return s;
-        /* Chain through the normalisation: d(input)/dx = 1/std per channel. */
-        for (int c = 0; c < 3; c++) {
-            float inv_std = 1.0f / imagenet_std[c];
-            for (size_t i = 0; i < plane; i++)
-                grad[c * plane + i] = obj->grad_input[c * plane + i] * inv_std;
+        /* Chain through the normalisation (d input / dx = 1/std per channel),
+         * then fold the border's gradient back onto the picture. */
+        int ph = obj->height + 2 * obj->border, pw = obj->width + 2 * obj->border;
+        size_t pplane = (size_t)ph * pw;
+        for (int c = 0; c < 3; c++)
+            cblas_sscal((int)pplane, 1.0f / imagenet_std[c], obj->grad_input + c * pplane, 1);
+        if (obj->border > 0) {
+            memset(grad, 0, 3 * (size_t)obj->height * obj->width * sizeof(float));
+            reflect_border(grad, obj->height, obj->width, obj->border, obj->grad_input, 1);
+        } else {
+            memcpy(grad, obj->grad_input, 3 * pplane * sizeof(float));
         }
     }
     l.tv = tv_term(x, obj->height, obj->width, grad, obj->tau);

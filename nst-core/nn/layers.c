@@ -1,2 +1,405 @@
-/* placeholder: the owner of this domain replaces it */
-typedef int nst_placeholder_layers;
+#include "nn/layers.h"
+
+#include "base/error.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+int nst_conv_out_size(int in, int kernel, int stride, int pad)
+{
+    long long span = (long long)in + 2LL * pad - kernel;
+    if (stride <= 0 || span < 0)
+        return 0;
+    long long out = span / stride + 1;
+    return out > INT_MAX ? 0 : (int)out;
+}
+
+/* A 1x1 stride-1 unpadded conv reads x as the GEMM operand directly. */
+static int conv_is_pointwise(const nst_conv_desc *d)
+{
+    return d->kernel_h == 1 && d->kernel_w == 1 && d->stride == 1 && d->pad == 0;
+}
+
+/* Returns SIZE_MAX when the size does not fit, so the caller's allocation fails. */
+size_t nst_conv2d_workspace_floats(const nst_conv_desc *d, int in_h, int in_w)
+{
+    if (conv_is_pointwise(d))
+        return 0;
+    size_t out_h = (size_t)nst_conv_out_size(in_h, d->kernel_h, d->stride, d->pad);
+    size_t out_w = (size_t)nst_conv_out_size(in_w, d->kernel_w, d->stride, d->pad);
+    size_t taps, rows, pixels, total;
+    if (!nst_size_mul((size_t)d->kernel_h, (size_t)d->kernel_w, &taps) ||
+        !nst_size_mul(taps, (size_t)d->in_channels, &rows) || !nst_size_mul(out_h, out_w, &pixels) ||
+        !nst_size_mul(rows, pixels, &total))
+        return SIZE_MAX;
+    return total;
+}
+
+/* Where padded coordinate i (may be outside [0, len)) reads from, or -1 for a
+ * zero.  Reflect folds repeatedly so any pad stays in range; torch itself
+ * only allows pad < len, where this agrees with it. */
+static int padded_source(int i, int len, nst_padding mode)
+{
+    if (i >= 0 && i < len)
+        return i;
+    switch (mode) {
+    case NST_PAD_REPLICATE:
+        return i < 0 ? 0 : len - 1;
+    case NST_PAD_REFLECT: {
+        if (len == 1)
+            return 0;
+        int period = 2 * (len - 1);
+        int folded = (i < 0 ? -i : i) % period;
+        return folded < len ? folded : period - folded;
+    }
+    case NST_PAD_ZERO:
+    default:
+        return -1;
+    }
+}
+
+/* One kernel tap's view of an output row: output columns [lo, hi) read input
+ * columns lo*stride + offset ... inside the image; the rest read padding. */
+typedef struct tap_columns {
+    int offset; /* kj - pad */
+    int lo, hi;
+} tap_columns;
+
+static int ceil_div_nonneg(int a, int b)
+{
+    return a <= 0 ? 0 : (a + b - 1) / b;
+}
+
+static tap_columns tap_columns_for(int kj, int pad, int stride, int in_w, int out_w)
+{
+    tap_columns t;
+    t.offset = kj - pad;
+    t.lo = ceil_div_nonneg(-t.offset, stride);
+    t.hi = ceil_div_nonneg(in_w - t.offset, stride);
+    if (t.lo > out_w)
+        t.lo = out_w;
+    if (t.hi > out_w)
+        t.hi = out_w;
+    if (t.hi < t.lo)
+        t.hi = t.lo;
+    return t;
+}
+
+static void gather_padded_columns(const float *src, int in_w, float *dst, int from, int to, int stride,
+                                  int offset, nst_padding mode)
+{
+    for (int ox = from; ox < to; ox++) {
+        int ix = padded_source(ox * stride + offset, in_w, mode);
+        dst[ox] = ix < 0 ? 0.0f : src[ix];
+    }
+}
+
+/* dst[ox] = padded src[ox * stride + offset] for one output row. */
+static void gather_row(const float *src, int in_w, float *dst, int out_w, int stride, tap_columns t,
+                       nst_padding mode)
+{
+    gather_padded_columns(src, in_w, dst, 0, t.lo, stride, t.offset, mode);
+    if (stride == 1) {
+        memcpy(dst + t.lo, src + t.lo + t.offset, (size_t)(t.hi - t.lo) * sizeof *dst);
+    } else {
+        const float *s = src + t.offset;
+        for (int ox = t.lo; ox < t.hi; ox++)
+            dst[ox] = s[ox * stride];
+    }
+    gather_padded_columns(src, in_w, dst, t.hi, out_w, stride, t.offset, mode);
+}
+
+/* Adjoint of gather_padded_columns: padding that copies a pixel sends the
+ * gradient back to it. */
+static void scatter_padded_columns(const float *src, int in_w, float *dst, int from, int to, int stride,
+                                   int offset, nst_padding mode)
+{
+    for (int ox = from; ox < to; ox++) {
+        int ix = padded_source(ox * stride + offset, in_w, mode);
+        if (ix >= 0)
+            dst[ix] += src[ox];
+    }
+}
+
+/* Adjoint of gather_row: dst (an input-gradient row) += src scattered. */
+static void scatter_row(const float *src, int in_w, float *dst, int out_w, int stride, tap_columns t,
+                        nst_padding mode)
+{
+    scatter_padded_columns(src, in_w, dst, 0, t.lo, stride, t.offset, mode);
+    float *d = dst + t.offset;
+    if (stride == 1) {
+        for (int ox = t.lo; ox < t.hi; ox++)
+            d[ox] += src[ox];
+    } else {
+        for (int ox = t.lo; ox < t.hi; ox++)
+            d[ox * stride] += src[ox];
+    }
+    scatter_padded_columns(src, in_w, dst, t.hi, out_w, stride, t.offset, mode);
+}
+
+/* col[(c, ki, kj), (oy, ox)] = padded x[c, oy*s - pad + ki, ox*s - pad + kj]. */
+static void im2col(const nst_conv_desc *d, int in_h, int in_w, int out_h, int out_w, const float *x,
+                   float *col)
+{
+    size_t plane = (size_t)in_h * in_w, pixels = (size_t)out_h * out_w;
+    for (int c = 0; c < d->in_channels; c++) {
+        const float *xc = x + c * plane;
+        for (int ki = 0; ki < d->kernel_h; ki++) {
+            for (int kj = 0; kj < d->kernel_w; kj++) {
+                tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
+                float *dst = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
+                for (int oy = 0; oy < out_h; oy++, dst += out_w) {
+                    int iy = padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
+                    if (iy < 0)
+                        memset(dst, 0, (size_t)out_w * sizeof *dst);
+                    else
+                        gather_row(xc + (size_t)iy * in_w, in_w, dst, out_w, d->stride, t, d->pad_mode);
+                }
+            }
+        }
+    }
+}
+
+/* dx += adjoint of im2col applied to col. */
+static void col2im_add(const nst_conv_desc *d, int in_h, int in_w, int out_h, int out_w, const float *col,
+                       float *dx)
+{
+    size_t plane = (size_t)in_h * in_w, pixels = (size_t)out_h * out_w;
+    for (int c = 0; c < d->in_channels; c++) {
+        float *dxc = dx + c * plane;
+        for (int ki = 0; ki < d->kernel_h; ki++) {
+            for (int kj = 0; kj < d->kernel_w; kj++) {
+                tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
+                const float *src = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
+                for (int oy = 0; oy < out_h; oy++, src += out_w) {
+                    int iy = padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
+                    if (iy >= 0)
+                        scatter_row(src, in_w, dxc + (size_t)iy * in_w, out_w, d->stride, t, d->pad_mode);
+                }
+            }
+        }
+    }
+}
+
+/* GEMM view of one image: y[out_c, pixels] = W[out_c, taps] * col[taps, pixels]. */
+typedef struct conv_geometry {
+    int out_h, out_w, pixels, taps;
+    size_t x_image, y_image;
+    int pointwise;
+} conv_geometry;
+
+static conv_geometry conv_geometry_for(const nst_conv_desc *d, int in_h, int in_w)
+{
+    conv_geometry g;
+    g.out_h = nst_conv_out_size(in_h, d->kernel_h, d->stride, d->pad);
+    g.out_w = nst_conv_out_size(in_w, d->kernel_w, d->stride, d->pad);
+    g.pixels = g.out_h * g.out_w;
+    g.taps = d->in_channels * d->kernel_h * d->kernel_w;
+    g.x_image = (size_t)d->in_channels * in_h * in_w;
+    g.y_image = (size_t)d->out_channels * g.pixels;
+    g.pointwise = conv_is_pointwise(d);
+    return g;
+}
+
+void nst_conv2d_forward(const nst_conv_desc *d, int n, int in_h, int in_w, const float *x,
+                        const float *weight, const float *bias, float *y, float *workspace)
+{
+    conv_geometry g = conv_geometry_for(d, in_h, in_w);
+    if (g.pixels == 0) /* BLAS rejects a zero leading dimension */
+        return;
+
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + b * g.x_image;
+        float *yb = y + b * g.y_image;
+        if (bias) {
+            for (int oc = 0; oc < d->out_channels; oc++) {
+                float *row = yb + (size_t)oc * g.pixels;
+                for (int p = 0; p < g.pixels; p++)
+                    row[p] = bias[oc];
+            }
+        }
+        const float *operand = xb;
+        if (!g.pointwise) {
+            im2col(d, in_h, in_w, g.out_h, g.out_w, xb, workspace);
+            operand = workspace;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->out_channels, g.pixels, g.taps, 1.0f, weight,
+                    g.taps, operand, g.pixels, bias ? 1.0f : 0.0f, yb, g.pixels);
+    }
+}
+
+void nst_conv2d_backward_input(const nst_conv_desc *d, int n, int in_h, int in_w, const float *dy,
+                               const float *weight, float *dx, float *workspace)
+{
+    conv_geometry g = conv_geometry_for(d, in_h, in_w);
+    if (g.pixels == 0) /* BLAS rejects a zero leading dimension */
+        return;
+
+    for (int b = 0; b < n; b++) {
+        const float *dyb = dy + b * g.y_image;
+        float *dxb = dx + b * g.x_image;
+        /* dcol[taps, pixels] = W^T[taps, out_c] * dy[out_c, pixels]; pointwise
+         * convs accumulate straight into dx. */
+        float *dcol = g.pointwise ? dxb : workspace;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.taps, g.pixels, d->out_channels, 1.0f, weight,
+                    g.taps, dyb, g.pixels, g.pointwise ? 1.0f : 0.0f, dcol, g.pixels);
+        if (!g.pointwise)
+            col2im_add(d, in_h, in_w, g.out_h, g.out_w, dcol, dxb);
+    }
+}
+
+void nst_relu_forward(size_t count, const float *x, float *y)
+{
+    /* `x < 0 ? 0 : x` lets NaN through, as torch does, so divergence shows. */
+    for (size_t i = 0; i < count; i++)
+        y[i] = x[i] < 0.0f ? 0.0f : x[i];
+}
+
+void nst_relu_backward(size_t count, const float *y, const float *dy, float *dx)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/* Offset within an input plane of the first maximum of a pooling window,
+ * scanning row by row as PyTorch does (a NaN counts as a maximum). */
+static size_t window_argmax(const float *plane, int in_w, int top, int left, int kernel)
+{
+    size_t best = (size_t)top * in_w + left;
+    float best_value = plane[best];
+    for (int ky = 0; ky < kernel; ky++) {
+        const float *row = plane + (size_t)(top + ky) * in_w + left;
+        for (int kx = 0; kx < kernel; kx++) {
+            if (row[kx] > best_value || isnan(row[kx])) {
+                best_value = row[kx];
+                best = (size_t)(top + ky) * in_w + left + kx;
+            }
+        }
+    }
+    return best;
+}
+
+static float window_sum(const float *plane, int in_w, int top, int left, int kernel)
+{
+    float sum = 0.0f;
+    for (int ky = 0; ky < kernel; ky++) {
+        const float *row = plane + (size_t)(top + ky) * in_w + left;
+        for (int kx = 0; kx < kernel; kx++)
+            sum += row[kx];
+    }
+    return sum;
+}
+
+static void window_add(float *plane, int in_w, int top, int left, int kernel, float value)
+{
+    for (int ky = 0; ky < kernel; ky++) {
+        float *row = plane + (size_t)(top + ky) * in_w + left;
+        for (int kx = 0; kx < kernel; kx++)
+            row[kx] += value;
+    }
+}
+
+/* Pooling geometry shared by the four pool kernels. */
+typedef struct pool_shape {
+    int planes, in_h, in_w, out_h, out_w, kernel, stride;
+    size_t in_plane, out_plane;
+} pool_shape;
+
+static pool_shape pool_shape_for(int n, int channels, int in_h, int in_w, int kernel, int stride)
+{
+    pool_shape s;
+    s.planes = n * channels;
+    s.in_h = in_h;
+    s.in_w = in_w;
+    s.out_h = nst_conv_out_size(in_h, kernel, stride, 0);
+    s.out_w = nst_conv_out_size(in_w, kernel, stride, 0);
+    s.kernel = kernel;
+    s.stride = stride;
+    s.in_plane = (size_t)in_h * in_w;
+    s.out_plane = (size_t)s.out_h * s.out_w;
+    return s;
+}
+
+void nst_maxpool_forward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
+                         float *y)
+{
+    pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
+    for (int p = 0; p < s.planes; p++) {
+        const float *xp = x + p * s.in_plane;
+        float *yp = y + p * s.out_plane;
+        for (int oy = 0; oy < s.out_h; oy++)
+            for (int ox = 0; ox < s.out_w; ox++)
+                yp[oy * s.out_w + ox] = xp[window_argmax(xp, in_w, oy * stride, ox * stride, kernel)];
+    }
+}
+
+void nst_maxpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
+                          const float *dy, float *dx)
+{
+    pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
+    for (int p = 0; p < s.planes; p++) {
+        const float *xp = x + p * s.in_plane;
+        const float *dyp = dy + p * s.out_plane;
+        float *dxp = dx + p * s.in_plane;
+        for (int oy = 0; oy < s.out_h; oy++)
+            for (int ox = 0; ox < s.out_w; ox++)
+                dxp[window_argmax(xp, in_w, oy * stride, ox * stride, kernel)] += dyp[oy * s.out_w + ox];
+    }
+}
+
+void nst_avgpool_forward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
+                         float *y)
+{
+    pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
+    float scale = 1.0f / (float)(kernel * kernel);
+    for (int p = 0; p < s.planes; p++) {
+        const float *xp = x + p * s.in_plane;
+        float *yp = y + p * s.out_plane;
+        for (int oy = 0; oy < s.out_h; oy++)
+            for (int ox = 0; ox < s.out_w; ox++)
+                yp[oy * s.out_w + ox] = window_sum(xp, in_w, oy * stride, ox * stride, kernel) * scale;
+    }
+}
+
+void nst_avgpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *dy,
+                          float *dx)
+{
+    pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
+    float scale = 1.0f / (float)(kernel * kernel);
+    for (int p = 0; p < s.planes; p++) {
+        const float *dyp = dy + p * s.out_plane;
+        float *dxp = dx + p * s.in_plane;
+        for (int oy = 0; oy < s.out_h; oy++)
+            for (int ox = 0; ox < s.out_w; ox++)
+                window_add(dxp, in_w, oy * stride, ox * stride, kernel, dyp[oy * s.out_w + ox] * scale);
+    }
+}
+
+void nst_concat_forward(int n, int ca, int cb, int h, int w, const float *a, const float *b, float *y)
+{
+    size_t plane = (size_t)h * w, a_image = (size_t)ca * plane, b_image = (size_t)cb * plane;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + i * (a_image + b_image);
+        memcpy(yi, a + i * a_image, a_image * sizeof *y);
+        memcpy(yi + a_image, b + i * b_image, b_image * sizeof *y);
+    }
+}
+
+static void add_into(size_t count, const float *src, float *dst)
+{
+    for (size_t i = 0; i < count; i++)
+        dst[i] += src[i];
+}
+
+void nst_concat_backward(int n, int ca, int cb, int h, int w, const float *dy, float *da, float *db)
+{
+    size_t plane = (size_t)h * w, a_image = (size_t)ca * plane, b_image = (size_t)cb * plane;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * (a_image + b_image);
+        add_into(a_image, dyi, da + i * a_image);
+        add_into(b_image, dyi + a_image, db + i * b_image);
+    }
+}

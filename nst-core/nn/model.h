@@ -51,6 +51,9 @@ nst_model *nst_model_from_source(nst_model_kind kind, const char *path, nst_erro
 typedef struct nst_net_options {
     nst_pooling pooling;  /* VGG: max or average; SqueezeNet ignores it */
     nst_padding padding;  /* mode of every padded conv (zero = PyTorch's) */
+    int border;           /* objective only: pixels of reflect padding around the
+                           * picture before the network, so edge pixels are seen
+                           * like inner ones (0 = the exact PyTorch objective) */
 } nst_net_options;
 
 typedef struct nst_net nst_net;

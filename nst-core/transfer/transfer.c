@@ -419,7 +419,9 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
     nst_status s = NST_ERR_NOMEM;
     nst_image *colors = NULL; /* the content the network sees: grey in luminance mode */
     float *x = NULL;
-    nst_net_options options = {t->params.pooling, NST_PAD_REFLECT};
+    /* Reflect padding inside and a reflected border around the picture keep
+     * the edges as stylised as the middle (zero padding leaves a frame). */
+    nst_net_options options = {t->params.pooling, NST_PAD_REFLECT, 16};
     t->work_content = nst_image_resize(t->content, t->width, t->height, err);
     t->frame = t->work_content ? nst_image_new(t->width, t->height, err) : NULL;
     colors = t->frame ? nst_image_copy(t->work_content, err) : NULL;
