@@ -1,4 +1,5 @@
 /* Where a model's weights are: --model-path, then NST_MODEL_PATH, then the
+ * user's data folder (where tools/fetch-models.sh downloads to), then the
  * installed data folder.  The error lists every place looked at, because
  * "model not found" alone leaves a user guessing. */
 #include <stdio.h>
@@ -105,6 +106,15 @@ char *nst_model_find(nst_model_kind kind, const char *model_path, nst_error *err
         }
         free(copy);
     }
+    char user_dir[4096];
+    const char *data_home = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (data_home && *data_home)
+        snprintf(user_dir, sizeof user_dir, "%s/gimp-neural-style/models", data_home);
+    else
+        snprintf(user_dir, sizeof user_dir, "%s/.local/share/gimp-neural-style/models", home ? home : "");
+    if ((data_home || home) && (found = try_folder(kind, user_dir, tried, sizeof tried, err)))
+        return found;
     if ((found = try_folder(kind, NST_MODEL_DIR, tried, sizeof tried, err)))
         return found;
     nst_error_set(err, NST_ERR_NOT_FOUND, "%s model not found; looked at:%s\n%s", nst_model_kind_name(kind), tried,

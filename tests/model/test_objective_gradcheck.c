@@ -1,0 +1,193 @@
+/* Finite differences of the whole objective (content + style + TV) with
+ * respect to the picture, on SqueezeNet 1.1 with the shared weights at 3x40x48:
+ * the analytic gradient (the engine's backward pass) must match central
+ * differences, for each term alone and for all three together with zero
+ * padding, and for all three with reflect and replicate padding (the three
+ * modes are also checked against PyTorch in test_torch_reference, where the
+ * style term dominates the total).
+ *
+ * The network is piecewise linear (ReLU, max pooling), so a difference that
+ * straddles a kink is no reference: a point is used only when its forward and
+ * backward one-sided differences agree.  Only pixels whose gradient is at
+ * least a fifth of the largest are tested, where the float32 rounding of the
+ * objective (the numerator) is small against the change that h makes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "model_test_util.h"
+#include "test_util.h"
+
+#define H 40
+#define W 48
+#define STYLE_H 36
+#define STYLE_W 52
+#define COUNT ((size_t)3 * H * W)
+#define POINTS 30
+#define MIN_POINTS 20
+/* Smaller than the usual 1e-2: every kink crossed within +-h biases the
+ * difference, and the engine sums the losses in double, so float32 rounding
+ * stays ~1e-5 of the gradient even at this h. */
+#define STEP 1e-3f
+/* A point is used only when |forward - backward| <= KINK_LIMIT |central|.  A
+ * kink within h shifts the central difference by half that gap at most, so
+ * the used points carry at most 1% from kinks; float32 rounding adds ~1e-5
+ * (the TV term alone, which has no kink, matches to that).  Smooth curvature
+ * (the terms are polynomials of degree 2 and 4 between kinks) makes the gap
+ * h f'' / f', far below the limit at this h. */
+#define KINK_LIMIT 0.02
+#define TOLERANCE 2e-2
+/* Points just outside +-h of a kink still move by a few 1e-3: the median. */
+#define MEDIAN_TOLERANCE 5e-3
+
+typedef struct gradcheck {
+    nst_objective *obj;
+    float *x;
+    float *grad;
+} gradcheck;
+
+static int eval_at(gradcheck *g, float *grad, double *total)
+{
+    nst_error err = {0};
+    nst_losses losses;
+    nst_status st = nst_objective_eval(g->obj, g->x, grad, &losses, &err);
+    CHECK(st == NST_OK, "eval: %s", err.message);
+    *total = losses.total;
+    return st == NST_OK;
+}
+
+static float max_abs(const float *a, size_t n)
+{
+    float m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fmaxf(m, fabsf(a[i]));
+    return m;
+}
+
+/* Central difference at pixel i, or NAN where a kink lies within +-h. */
+static double central_difference(gradcheck *g, size_t i, double f0)
+{
+    float x0 = g->x[i];
+    float xp = x0 + STEP, xm = x0 - STEP;
+    double fp, fm;
+    g->x[i] = xp;
+    int ok = eval_at(g, NULL, &fp);
+    g->x[i] = xm;
+    ok = ok && eval_at(g, NULL, &fm);
+    g->x[i] = x0;
+    if (!ok)
+        return NAN;
+    double forward = (fp - f0) / ((double)xp - x0), backward = (f0 - fm) / ((double)x0 - xm);
+    double central = (fp - fm) / ((double)xp - xm);
+    if (fabs(forward - backward) > KINK_LIMIT * fabs(central))
+        return NAN;
+    return central;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void check_gradient(gradcheck *g, const char *label, uint64_t seed)
+{
+    double f0;
+    if (!eval_at(g, g->grad, &f0))
+        return;
+    float threshold = 0.2f * max_abs(g->grad, COUNT);
+    CHECK(threshold > 0, "%s: the gradient is zero", label);
+    double errors[POINTS];
+    int used = 0, kinks = 0;
+    for (int tries = 0; used < POINTS && tries < 20 * POINTS; tries++) {
+        size_t i = (size_t)(test_rand_u64(&seed) % COUNT);
+        if (!(fabsf(g->grad[i]) >= threshold))
+            continue;
+        double fd = central_difference(g, i, f0);
+        if (isnan(fd)) {
+            kinks++;
+            continue;
+        }
+        double e = fabs(fd - g->grad[i]) / fabs(g->grad[i]);
+        errors[used++] = e;
+        CHECK(e <= TOLERANCE, "%s: pixel %zu analytic %.6g, finite difference %.6g (rel err %.2e)", label, i,
+              g->grad[i], fd, e);
+    }
+    CHECK(used >= MIN_POINTS, "%s: only %d usable points (%d at kinks)", label, used, kinks);
+    if (used < MIN_POINTS)
+        return;
+    qsort(errors, (size_t)used, sizeof *errors, compare_doubles);
+    double median = errors[used / 2];
+    printf("  %-24s %d points, %d skipped at kinks, rel err median %.1e, worst %.1e (tolerance %.0e)\n", label,
+           used, kinks, median, errors[used - 1], TOLERANCE);
+    CHECK(median <= MEDIAN_TOLERANCE, "%s: median rel error %.3e > %.0e", label, median, MEDIAN_TOLERANCE);
+}
+
+/* Weights that make the three terms pull about equally on the gradient, so
+ * that the combined check sees all of them. */
+static void balance_weights(gradcheck *g, double weights[3])
+{
+    for (int term = 0; term < 3; term++) {
+        double f;
+        nst_objective_set_weights(g->obj, term == 0, term == 1, term == 2);
+        float m = eval_at(g, g->grad, &f) ? max_abs(g->grad, COUNT) : 0;
+        weights[term] = m > 0 ? 1.0 / m : 1.0;
+    }
+    nst_objective_set_weights(g->obj, weights[0], weights[1], weights[2]);
+}
+
+static void check_padding(const nst_model *model, nst_padding padding, const float *content, const float *style,
+                          gradcheck *g)
+{
+    static const char *const pad_names[] = {[NST_PAD_ZERO] = "zero", [NST_PAD_REFLECT] = "reflect",
+                                            [NST_PAD_REPLICATE] = "replicate"};
+    const char *pad_name = pad_names[padding];
+    nst_params params;
+    make_params(&params, NST_MODEL_SQUEEZENET11, "fire3", "conv1,fire2,fire3,fire4,fire5", 1, 1e5, 0.1);
+    nst_net_options options = {.pooling = NST_POOL_MAX, .padding = padding};
+    g->obj = make_objective(model, H, W, &params, &options, content, style, STYLE_H, STYLE_W);
+    if (!g->obj)
+        return;
+    char label[64];
+    double weights[3];
+    balance_weights(g, weights);
+    printf("%s padding: balanced weights alpha %.3g beta %.3g tau %.3g\n", pad_name, weights[0], weights[1],
+           weights[2]);
+    snprintf(label, sizeof label, "%s: all terms", pad_name);
+    check_gradient(g, label, 11 + padding);
+    if (padding == NST_PAD_ZERO) {
+        static const char *const terms[3] = {"content", "style", "tv"};
+        for (int term = 0; term < 3; term++) {
+            nst_objective_set_weights(g->obj, term == 0, term == 1, term == 2);
+            snprintf(label, sizeof label, "%s: %s only", pad_name, terms[term]);
+            check_gradient(g, label, 23 + term);
+        }
+    }
+    nst_objective_free(g->obj);
+    g->obj = NULL;
+}
+
+int main(void)
+{
+    nst_error err = {0};
+    nst_model *model = nst_model_load(NST_MODEL_SQUEEZENET11, test_model_file("squeezenet1.1"), &err);
+    CHECK(model, "loading SqueezeNet from %s: %s", test_model_file("squeezenet1.1"), err.message);
+    float *content = malloc(COUNT * sizeof *content);
+    float *style = malloc((size_t)3 * STYLE_H * STYLE_W * sizeof *style);
+    gradcheck g = {.x = malloc(COUNT * sizeof(float)), .grad = malloc(COUNT * sizeof(float))};
+    if (model && content && style && g.x && g.grad) {
+        test_fill_uniform(content, COUNT, 1, 0, 1);
+        test_fill_uniform(style, (size_t)3 * STYLE_H * STYLE_W, 2, 0, 1);
+        /* Away from 0 and 1 so that x +- h stays a valid picture. */
+        test_fill_uniform(g.x, COUNT, 3, 0.05f, 0.95f);
+        check_padding(model, NST_PAD_ZERO, content, style, &g);
+        check_padding(model, NST_PAD_REFLECT, content, style, &g);
+        check_padding(model, NST_PAD_REPLICATE, content, style, &g);
+    }
+    free(content);
+    free(style);
+    free(g.x);
+    free(g.grad);
+    nst_model_free(model);
+    return test_finish("objective_gradcheck");
+}
