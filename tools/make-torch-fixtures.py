@@ -133,6 +133,10 @@ class SequentialNet:
     def __init__(self, features, names):
         self.features, self.names = features, names
 
+    def to(self, dtype):  # in place, as nn.Module.to; float32 -> float64 -> float32 is exact
+        self.features.to(dtype)
+        return self
+
     def __call__(self, x, wanted):
         out, last = {}, max(self.names.index(n) for n in wanted)
         for i, layer in enumerate(self.features[:last + 1]):
@@ -157,7 +161,7 @@ class SqueezeNet11:
                 a = np.load(os.path.join(weight_dir, f"squeezenet0_conv{n}_{kind}.npy"))
                 self.w[(n, kind)] = torch.from_numpy(a.astype(np.float32))
 
-    def to(self, dtype):
+    def to(self, dtype):  # in place, like SequentialNet.to
         self.w = {k: v.to(dtype) for k, v in self.w.items()}
         return self
 
@@ -277,8 +281,7 @@ class Fixtures:
         if per_term:
             for i, term in enumerate(("content", "style", "tv")):
                 one = tuple(1.0 if j == i else 0.0 for j in range(3))
-                grad = evaluate(torch, net.to(torch.float64), pictures, blend, content_layers, style_layers,
-                                one, torch.float64)[1]
+                grad = evaluate(torch, net.to(torch.float64), *args[:-1], one, torch.float64)[1]
                 self.save(f"{prefix}_grad_{term}", grad.astype(self.np.float32))
 
     def features(self, prefix, net, x, names):
@@ -294,24 +297,6 @@ class Fixtures:
         self.precision.append(f"{prefix} features: float32 torch rel err {worst:.2e}")
 
 
-class TorchModule:
-    """Wraps a Sequential so .to(dtype) returns a callable net."""
-
-    def __init__(self, features, names):
-        self.features, self.names = features, names
-
-    def to(self, dtype):
-        return SequentialNet(self.features.to(dtype), self.names)
-
-
-class SqueezeModule:
-    def __init__(self, torch, weight_dir, padding="zeros"):
-        self.net = SqueezeNet11(torch, weight_dir, padding)
-
-    def to(self, dtype):
-        return self.net.to(dtype)
-
-
 def make_vgg(fx, kind, pictures, blend_pictures):
     torch = fx.torch
     torch.manual_seed({"vgg19": 19, "vgg16": 16}[kind])
@@ -322,7 +307,7 @@ def make_vgg(fx, kind, pictures, blend_pictures):
     write_safetensors(os.path.join(fx.outdir, kind + ".safetensors"), state,
                       {"format": "pt", "source": "tools/make-torch-fixtures.py"})
 
-    module = TorchModule(features, names)
+    module = SequentialNet(features, names)
     fx.features(kind, module, pictures[0], VGG_FEATURES)
     weights = (ALPHA, BETA, TAU)
     fx.reference(kind, module, pictures, (1.0,), VGG_CONTENT, VGG_STYLE, weights, per_term=True)
@@ -331,12 +316,12 @@ def make_vgg(fx, kind, pictures, blend_pictures):
     if kind == "vgg19":
         avg_features, _ = vgg_features(torch, VGG_CFG[kind], pooling="avg")
         avg_features.load_state_dict(features.state_dict())
-        fx.features(kind + "_avg", TorchModule(avg_features, names), pictures[0], ["relu3_1"])
+        fx.features(kind + "_avg", SequentialNet(avg_features, names), pictures[0], ["relu3_1"])
 
 
 def make_squeezenet(fx, weight_dir):
     torch, np = fx.torch, fx.np
-    net = SqueezeModule(torch, weight_dir)
+    net = SqueezeNet11(torch, weight_dir)
     # The torch model must reproduce the reference logits before it is trusted.
     net64 = net.to(torch.float64)
     for i in range(3):
@@ -356,7 +341,7 @@ def make_squeezenet(fx, weight_dir):
     fx.reference("squeezenet", net, (x, content, [style]), (1.0,), SQ_CONTENT, SQ_STYLE,
                  (SQ_ALPHA, SQ_BETA, SQ_TAU), per_term=True)
     for padding in ("reflect", "replicate"):
-        fx.reference("squeezenet_" + padding, SqueezeModule(torch, weight_dir, padding), (x, content, [style]),
+        fx.reference("squeezenet_" + padding, SqueezeNet11(torch, weight_dir, padding), (x, content, [style]),
                      (1.0,), SQ_CONTENT, SQ_STYLE, (SQ_ALPHA, SQ_BETA, SQ_TAU))
 
 
@@ -368,7 +353,6 @@ def default_squeezenet_dir():
 
 
 def run(args):
-    import numpy as np
     import torch
     torch.set_num_threads(2)
     os.makedirs(args.outdir, exist_ok=True)
@@ -384,7 +368,6 @@ def run(args):
     with open(os.path.join(args.outdir, "precision.txt"), "w") as f:
         f.write("\n".join(fx.precision) + "\n")
     print("\n".join(fx.precision))
-    del np
 
 
 def main():

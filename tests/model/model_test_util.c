@@ -44,18 +44,18 @@ void check_scalar(const char *what, double got, double ref, double tol)
 }
 
 void check_activation(const nst_model *model, const nst_net *net, const char *layer, const nst_array *ref,
-                      double tol)
+                      double tol, const char *what)
 {
     int node = nst_model_find_layer(model, layer);
-    CHECK(node >= 0, "layer %s not found", layer);
+    CHECK(node >= 0, "%s: layer %s not found", what, layer);
     if (node < 0 || !ref->data)
         return;
     int c = 0, h = 0, w = 0;
     const float *a = nst_net_activation(net, node, &c, &h, &w);
     int shape_ok = ref->ndim == 3 && ref->shape[0] == c && ref->shape[1] == h && ref->shape[2] == w;
-    CHECK(a && shape_ok, "%s: activation [%d,%d,%d] does not match the reference shape", layer, c, h, w);
+    CHECK(a && shape_ok, "%s: activation [%d,%d,%d] does not match the reference shape", what, c, h, w);
     if (a && shape_ok)
-        check_rel_error(layer, a, ref, ref->count, tol);
+        check_rel_error(what, a, ref, ref->count, tol);
 }
 
 /* Splits "a,b,c" into the layer list with equal weights summing to 1. */

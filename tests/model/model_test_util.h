@@ -20,9 +20,10 @@ void check_rel_error(const char *what, const float *got, const nst_array *ref, s
 void check_scalar(const char *what, double got, double ref, double tol);
 
 /* CHECKs the activation of `layer` after the net's last forward has the
- * reference's shape [C,H,W] and values (tol as check_rel_error). */
+ * reference's shape [C,H,W] and values (tol as check_rel_error); `what`
+ * names the case in messages. */
 void check_activation(const nst_model *model, const nst_net *net, const char *layer, const nst_array *ref,
-                      double tol);
+                      double tol, const char *what);
 
 /* Defaults of `kind` with equal-weight content and style layers (comma lists)
  * and alpha/beta/tau. */

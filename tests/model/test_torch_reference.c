@@ -100,7 +100,7 @@ static void check_features(const nst_model *model, const char *prefix, const flo
             char name[128];
             snprintf(name, sizeof name, "%s_%s.npy", prefix, layers[i]);
             nst_array ref = load_reference(fixtures, name, 0);
-            check_activation(model, net, layers[i], &ref, FEATURE_TOLERANCE);
+            check_activation(model, net, layers[i], &ref, FEATURE_TOLERANCE, name);
             nst_array_clear(&ref);
         }
     }
