@@ -1,0 +1,354 @@
+#include "nst-job.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+struct NstJob {
+    GMutex lock;
+    GThread *thread;
+
+    /* Fixed at start; the worker reads them. */
+    nst_model_kind kind;
+    nst_image *content;
+    nst_image *style;
+    int output_width;
+    int output_height;
+    gint64 frame_interval_us;
+    NstJobCallbacks callbacks;
+
+    /* Shared, under lock. */
+    nst_params params; /* steering fields follow the latest request */
+    nst_transfer *transfer;
+    gboolean cancel_requested;
+    gint64 last_frame_us;
+    nst_image *frame;
+    nst_progress frame_progress;
+    nst_progress progress;
+    gboolean progress_pending;
+    gboolean finished;
+    nst_status status;
+    nst_error error;
+    nst_image *result;
+    guint idle_id;
+
+    /* Main thread only. */
+    gboolean done_delivered;
+    gboolean detached;
+};
+
+void nst_debug(const char *format, ...)
+{
+    static int enabled = -1;
+    if (enabled < 0) {
+        const char *env = g_getenv("NST_PLUGIN_DEBUG");
+        enabled = env != NULL && env[0] != '\0' && g_strcmp0(env, "0") != 0;
+    }
+    if (!enabled)
+        return;
+    va_list args;
+    va_start(args, format);
+    char *text = g_strdup_vprintf(format, args);
+    va_end(args);
+    /* One write per line so the lines of two processes do not interleave. */
+    g_printerr("nst-plugin: %s\n", text);
+    g_free(text);
+}
+
+/* ---- model cache --------------------------------------------------------- */
+
+static GMutex model_cache_lock;
+static nst_model *model_cache[3];
+
+static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
+{
+    if ((int)kind < 0 || (size_t)kind >= G_N_ELEMENTS(model_cache)) {
+        err->code = NST_ERR_INVALID;
+        g_snprintf(err->message, sizeof err->message, "unknown model kind %d", (int)kind);
+        return NULL;
+    }
+    g_mutex_lock(&model_cache_lock);
+    if (model_cache[kind] == NULL) {
+        gint64 start = g_get_monotonic_time();
+        model_cache[kind] = nst_model_load(kind, NULL, err);
+        nst_debug("model %s loaded in %.2f s: %s", nst_model_kind_name(kind),
+                  (g_get_monotonic_time() - start) / 1e6, model_cache[kind] ? "ok" : err->message);
+    }
+    nst_model *model = model_cache[kind];
+    g_mutex_unlock(&model_cache_lock);
+    return model;
+}
+
+void nst_job_free_model_cache(void)
+{
+    g_mutex_lock(&model_cache_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(model_cache); i++) {
+        nst_model_free(model_cache[i]);
+        model_cache[i] = NULL;
+    }
+    g_mutex_unlock(&model_cache_lock);
+}
+
+/* ---- worker -------------------------------------------------------------- */
+
+static gboolean job_idle(gpointer data);
+
+static void schedule_idle_locked(NstJob *job)
+{
+    if (job->idle_id == 0)
+        job->idle_id = g_idle_add(job_idle, job);
+}
+
+static void on_progress(const nst_progress *progress, void *user_data)
+{
+    NstJob *job = user_data;
+    g_mutex_lock(&job->lock);
+    job->progress = *progress;
+    job->progress_pending = TRUE;
+    schedule_idle_locked(job);
+    g_mutex_unlock(&job->lock);
+}
+
+static void on_preview(const nst_image *image, const nst_progress *progress, void *user_data)
+{
+    NstJob *job = user_data;
+    gint64 now = g_get_monotonic_time();
+
+    g_mutex_lock(&job->lock);
+    gboolean too_soon = job->last_frame_us != 0 && now - job->last_frame_us < job->frame_interval_us;
+    g_mutex_unlock(&job->lock);
+    if (too_soon)
+        return;
+
+    /* Resized here so the main thread only copies pixels. */
+    nst_error err = {0};
+    nst_image *frame = nst_image_resize(image, job->output_width, job->output_height, &err);
+    if (frame == NULL) {
+        nst_debug("preview resize failed: %s", err.message);
+        return;
+    }
+    g_mutex_lock(&job->lock);
+    nst_image *old = job->frame;
+    job->frame = frame;
+    job->frame_progress = *progress;
+    job->last_frame_us = now;
+    schedule_idle_locked(job);
+    g_mutex_unlock(&job->lock);
+    nst_image_free(old);
+}
+
+static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **result, nst_error *err)
+{
+    nst_params params;
+    g_mutex_lock(&job->lock);
+    params = job->params;
+    gboolean cancelled = job->cancel_requested;
+    g_mutex_unlock(&job->lock);
+    if (cancelled)
+        return NST_ERR_CANCELLED;
+
+    nst_transfer *transfer = nst_transfer_new(model, &params, err);
+    if (transfer == NULL)
+        return err->code != NST_OK ? err->code : NST_ERR_INVALID;
+    nst_status status = nst_transfer_set_content(transfer, job->content, err);
+    if (status == NST_OK)
+        status = nst_transfer_add_style(transfer, job->style, 1.0, err);
+    if (status != NST_OK) {
+        nst_transfer_free(transfer);
+        return status;
+    }
+    nst_transfer_set_progress_callback(transfer, on_progress, job);
+    if (job->frame_interval_us > 0)
+        nst_transfer_set_preview_callback(transfer, on_preview, 1, job);
+
+    g_mutex_lock(&job->lock);
+    job->transfer = transfer;
+    /* Steering that arrived after the copy above is not lost. */
+    nst_transfer_set_weights(transfer, job->params.content_weight, job->params.style_weight,
+                             job->params.tv_weight);
+    nst_transfer_set_style_scale(transfer, job->params.style_scale);
+    if (job->cancel_requested)
+        nst_transfer_cancel(transfer);
+    g_mutex_unlock(&job->lock);
+
+    status = nst_transfer_run(transfer, result, err);
+
+    g_mutex_lock(&job->lock);
+    job->transfer = NULL;
+    g_mutex_unlock(&job->lock);
+    nst_transfer_free(transfer);
+    return status;
+}
+
+static gpointer job_worker(gpointer data)
+{
+    NstJob *job = data;
+    nst_error err = {0};
+    nst_image *result = NULL;
+    nst_status status;
+
+    const nst_model *model = model_cache_get(job->kind, &err);
+    if (model == NULL)
+        status = err.code != NST_OK ? err.code : NST_ERR_NOT_FOUND;
+    else
+        status = run_transfer(job, model, &result, &err);
+
+    if (status == NST_OK && (result->width != job->output_width || result->height != job->output_height)) {
+        nst_image *resized = nst_image_resize(result, job->output_width, job->output_height, &err);
+        nst_image_free(result);
+        result = resized;
+        if (resized == NULL)
+            status = err.code != NST_OK ? err.code : NST_ERR_NOMEM;
+    }
+    if (status == NST_ERR_CANCELLED && err.message[0] == '\0')
+        g_strlcpy(err.message, "cancelled", sizeof err.message);
+
+    g_mutex_lock(&job->lock);
+    job->status = status;
+    job->error = err;
+    job->error.code = status;
+    job->result = result;
+    job->finished = TRUE;
+    schedule_idle_locked(job);
+    g_mutex_unlock(&job->lock);
+    return NULL;
+}
+
+/* ---- main thread --------------------------------------------------------- */
+
+static gboolean job_idle(gpointer data)
+{
+    NstJob *job = data;
+
+    g_mutex_lock(&job->lock);
+    job->idle_id = 0;
+    nst_image *frame = job->frame;
+    job->frame = NULL;
+    nst_progress frame_progress = job->frame_progress;
+    gboolean progress_pending = job->progress_pending;
+    nst_progress progress = job->progress;
+    job->progress_pending = FALSE;
+    gboolean finished = job->finished;
+    g_mutex_unlock(&job->lock);
+
+    if (!job->detached) {
+        if (progress_pending && job->callbacks.progress != NULL)
+            job->callbacks.progress(&progress, job->callbacks.user_data);
+        if (frame != NULL && job->callbacks.frame != NULL)
+            job->callbacks.frame(frame, &frame_progress, job->callbacks.user_data);
+    }
+    nst_image_free(frame);
+
+    if (finished && !job->done_delivered) {
+        g_thread_join(job->thread);
+        job->thread = NULL;
+        job->done_delivered = TRUE;
+        /* The callback may free the job: touch nothing after it. */
+        if (!job->detached && job->callbacks.done != NULL)
+            job->callbacks.done(job, job->callbacks.user_data);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+NstJob *nst_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
+                      nst_image *style, int output_width, int output_height,
+                      gint64 frame_interval_us, const NstJobCallbacks *callbacks)
+{
+    NstJob *job = g_new0(NstJob, 1);
+    g_mutex_init(&job->lock);
+    job->kind = kind;
+    job->params = *params;
+    job->content = content;
+    job->style = style;
+    job->output_width = output_width;
+    job->output_height = output_height;
+    job->frame_interval_us = frame_interval_us;
+    job->callbacks = *callbacks;
+    job->status = NST_OK;
+    nst_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
+              nst_model_kind_name(kind), params->iterations, params->size,
+              (unsigned long long)params->seed, params->content_weight, params->style_weight,
+              params->tv_weight);
+    job->thread = g_thread_new("nst-worker", job_worker, job);
+    return job;
+}
+
+void nst_job_cancel(NstJob *job)
+{
+    g_mutex_lock(&job->lock);
+    if (!job->cancel_requested)
+        nst_debug("worker cancel requested");
+    job->cancel_requested = TRUE;
+    if (job->transfer != NULL)
+        nst_transfer_cancel(job->transfer);
+    g_mutex_unlock(&job->lock);
+}
+
+void nst_job_set_weights(NstJob *job, double content_weight, double style_weight, double tv_weight)
+{
+    g_mutex_lock(&job->lock);
+    job->params.content_weight = content_weight;
+    job->params.style_weight = style_weight;
+    job->params.tv_weight = tv_weight;
+    if (job->transfer != NULL)
+        nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight);
+    g_mutex_unlock(&job->lock);
+    nst_debug("steer: weights content=%g style=%g tv=%g", content_weight, style_weight, tv_weight);
+}
+
+void nst_job_set_style_scale(NstJob *job, double style_scale)
+{
+    g_mutex_lock(&job->lock);
+    job->params.style_scale = style_scale;
+    if (job->transfer != NULL)
+        nst_transfer_set_style_scale(job->transfer, style_scale);
+    g_mutex_unlock(&job->lock);
+    nst_debug("steer: style-scale=%g", style_scale);
+}
+
+gboolean nst_job_is_done(NstJob *job)
+{
+    return job->done_delivered;
+}
+
+void nst_job_wait(NstJob *job)
+{
+    while (!job->done_delivered)
+        g_main_context_iteration(NULL, TRUE);
+}
+
+nst_status nst_job_get_status(NstJob *job, const char **message)
+{
+    if (message != NULL)
+        *message = job->error.message;
+    return job->status;
+}
+
+nst_image *nst_job_steal_result(NstJob *job)
+{
+    nst_image *result = job->result;
+    job->result = NULL;
+    return result;
+}
+
+void nst_job_free(NstJob *job)
+{
+    if (job == NULL)
+        return;
+    job->detached = TRUE;
+    if (!job->done_delivered)
+        nst_job_cancel(job);
+    nst_job_wait(job);
+    g_mutex_lock(&job->lock);
+    if (job->idle_id != 0) {
+        g_source_remove(job->idle_id);
+        job->idle_id = 0;
+    }
+    g_mutex_unlock(&job->lock);
+    nst_image_free(job->frame);
+    nst_image_free(job->result);
+    nst_image_free(job->content);
+    nst_image_free(job->style);
+    g_mutex_clear(&job->lock);
+    g_free(job);
+}

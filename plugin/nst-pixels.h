@@ -1,0 +1,32 @@
+/* Pixels between GIMP drawables and the engine's RGB float pictures.
+ * Main thread only (libgimp is not thread-safe). */
+#ifndef NST_PLUGIN_PIXELS_H
+#define NST_PLUGIN_PIXELS_H
+
+#include <libgimp/gimp.h>
+
+#include <nst/nst.h>
+
+/* Smallest layer side the plug-in accepts: below it the network's pooling
+ * leaves nothing to measure style on. */
+#define NST_MIN_LAYER_SIDE 16
+
+/* The drawable's non-linear RGB in [0,1] (alpha dropped). */
+nst_image *nst_drawable_read(GimpDrawable *drawable, GError **error);
+/* Any picture GIMP can open, flattened. */
+nst_image *nst_file_read(GFile *file, GError **error);
+
+/* A new layer in `image` just above `content`, same size and offsets,
+ * transparent, with an alpha channel. */
+GimpLayer *nst_layer_new_above(GimpImage *image, GimpDrawable *content, const char *name);
+
+/* Shows `frame` (at the layer's size) in the layer at once. */
+void nst_layer_show_frame(GimpLayer *layer, const nst_image *frame);
+
+/* Writes `rgb` (at the target's size) into `target` through its shadow
+ * buffer, so only the selection changes, keeping the alpha of
+ * `alpha_source`.  Pushes undo. */
+gboolean nst_drawable_write_result(GimpDrawable *target, GimpDrawable *alpha_source, const nst_image *rgb,
+                                   GError **error);
+
+#endif

@@ -1,0 +1,48 @@
+# Helpers for the Python-fu scripts run inside GIMP (exec'd before them).
+import os
+from gi.repository import Gimp, Gio
+
+NAME = "plug-in-neural-style-transfer"
+
+
+def env(name, default=None):
+    value = os.environ.get(name, default)
+    if value is None:
+        raise Exception("environment variable %s is not set" % name)
+    return value
+
+
+def load(path):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
+
+
+def export_layer(layer, path):
+    """Saves one layer alone (its own pixels, not the composite) as PNG."""
+    tmp = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
+    copy = Gimp.Layer.new_from_drawable(layer, tmp)
+    tmp.insert_layer(copy, None, 0)
+    copy.set_offsets(0, 0)
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, tmp, Gio.File.new_for_path(path), None)
+    tmp.delete()
+
+
+def transfer_config(image, layer, **args):
+    """A config for a non-interactive call; keyword names use _ for -."""
+    proc = Gimp.get_pdb().lookup_procedure(NAME)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("image", image)
+    cfg.set_core_object_array("drawables", [layer])
+    for key, value in args.items():
+        cfg.set_property(key.replace("_", "-"), value)
+    return proc, cfg
+
+
+def run_transfer(image, layer, **args):
+    """Runs the plug-in; returns (status, error message)."""
+    proc, cfg = transfer_config(image, layer, **args)
+    result = proc.run(cfg)
+    status = result.index(0)
+    message = Gimp.get_pdb().get_last_error() if status != Gimp.PDBStatusType.SUCCESS else ""
+    print("run %s -> %s %s" % (sorted(args), status.value_nick, message))
+    return status, message

@@ -1,0 +1,75 @@
+# Python-fu (run inside the full GIMP under Xvfb, after common.py): two
+# interactive calls that test-interactive.sh drives with xdotool.  The first
+# is cancelled: the image must be exactly as before.  The second is
+# confirmed with OK: one new layer named after the style, no preview left.
+# Env: NST_CONTENT, NST_STYLE, NST_OUT, NST_SIZE, NST_ITERATIONS_CANCEL, NST_ITERATIONS_OK.
+import sys
+
+out = env("NST_OUT")
+image = load(env("NST_CONTENT"))
+Gimp.Display.new(image)
+Gimp.displays_flush()
+image.clean_all()
+content = image.get_layers()[0]
+style_file = Gio.File.new_for_path(env("NST_STYLE"))
+
+
+def snapshot(tag):
+    layers = image.get_layers()
+    for i, layer in enumerate(layers):
+        export_layer(layer, "%s/%s-layer%d.png" % (out, tag, i))
+    return [l.get_name() for l in layers], image.is_dirty()
+
+
+def say(text):
+    print(text)
+    sys.stdout.flush()
+
+
+def interactive(iterations):
+    proc, cfg = transfer_config(image, content, style_file=style_file, size=int(env("NST_SIZE")),
+                                iterations=iterations)
+    cfg.set_property("run-mode", Gimp.RunMode.INTERACTIVE)
+    status = proc.run(cfg).index(0)
+    say("dialog closed: %s" % status.value_nick)
+    return status
+
+
+before = snapshot("cancel-before")
+say("OPEN-DIALOG-1")
+status = interactive(int(env("NST_ITERATIONS_CANCEL")))
+if status != Gimp.PDBStatusType.CANCEL:
+    raise Exception("the cancelled dialog returned %s" % status.value_nick)
+after = snapshot("cancel-after")
+say("state before %s, after cancel %s" % (before, after))
+if before != after:
+    raise Exception("Cancel changed the layers or the dirty flag: %s -> %s" % (before, after))
+say("CANCEL-CHECKED")
+
+say("OPEN-DIALOG-2")
+status = interactive(int(env("NST_ITERATIONS_OK")))
+if status != Gimp.PDBStatusType.SUCCESS:
+    raise Exception("OK returned %s: %s" % (status.value_nick, Gimp.get_pdb().get_last_error()))
+names = [l.get_name() for l in image.get_layers()]
+say("layers after OK: %s" % names)
+expected = ["Style: " + os.path.splitext(os.path.basename(env("NST_STYLE")))[0], before[0][0]]
+if names != expected:
+    raise Exception("after OK the layers are %s, expected %s" % (names, expected))
+export_layer(image.get_layers()[0], out + "/ok-result.png")
+say("INTERACTIVE-OK")
+# Keep GIMP up until the driver has its screenshot of the result.
+import time
+for _ in range(100):
+    if os.path.exists(out + "/screenshots-done"):
+        break
+    time.sleep(0.3)
+
+# Repeat with the last values (the OK run stored them, aux style source included).
+proc, cfg = transfer_config(image, content)
+cfg.set_property("run-mode", Gimp.RunMode.WITH_LAST_VALS)
+status = proc.run(cfg).index(0)
+names = [l.get_name() for l in image.get_layers()]
+say("with last values: %s, layers %s" % (status.value_nick, names))
+if status != Gimp.PDBStatusType.SUCCESS or len(names) != 3 or names[0] != expected[0]:
+    raise Exception("the run with the last values did not add a second result layer")
+say("LAST-VALS-OK")
