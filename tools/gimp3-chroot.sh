@@ -19,6 +19,7 @@
 #   NST_OUT           output folder          (default <src>/build-gimp-out)
 #   NST_MODELS        model folder           (default $NST_MODEL_PATH's first entry,
 #                                             else <src>/../shared/models when it exists)
+#   NST_KEEP_BUILD    reuse the build folder inside the chroot (default: a fresh one)
 #   NST_MIRROR        Debian mirror          (default: the host's deb.debian.org-style URIs)
 set -euo pipefail
 
@@ -217,9 +218,9 @@ cmd_test() {
     mount_all
     fetch_samples
     in_chroot "set -e
-        if [ ! -f $BUILD_DIR/build.ninja ]; then
-            meson setup $BUILD_DIR /src --prefix=/usr/local -Dplugin=enabled >&2
-        fi
+        # A fresh build folder each time: the chroot outlives checkouts.
+        [ -n "${NST_KEEP_BUILD:-}" ] || rm -rf $BUILD_DIR
+        meson setup $BUILD_DIR /src --prefix=/usr/local -Dplugin=enabled >&2
         ninja -C $BUILD_DIR >&2
         NST_GIMP_OUT=/out NST_GIMP_SAMPLES=/out/samples \
             meson test -C $BUILD_DIR --suite gimp --print-errorlogs --num-processes 1 \

@@ -1,7 +1,8 @@
 # Python-fu (run inside the full GIMP under Xvfb, after common.py): two
 # interactive calls that test-interactive.sh drives with xdotool.  The first
 # is cancelled: the image must be exactly as before.  The second is
-# confirmed with OK: one new layer named after the style, no preview left.
+# confirmed with OK: one new layer named after the style, no preview left,
+# and one Ctrl+Z (pressed by the driver) removes it again.
 # Env: NST_CONTENT, NST_STYLE, NST_OUT, NST_SIZE, NST_ITERATIONS_CANCEL, NST_ITERATIONS_OK.
 import sys
 
@@ -57,12 +58,32 @@ if names != expected:
     raise Exception("after OK the layers are %s, expected %s" % (names, expected))
 export_layer(image.get_layers()[0], out + "/ok-result.png")
 say("INTERACTIVE-OK")
-# Keep GIMP up until the driver has its screenshot of the result.
 import time
-for _ in range(100):
-    if os.path.exists(out + "/screenshots-done"):
+
+
+def wait_for_file(name):
+    for _ in range(200):
+        if os.path.exists(out + "/" + name):
+            return
+        time.sleep(0.3)
+    raise Exception("the driver never made " + name)
+
+
+# Keep GIMP up until the driver has its screenshot of the result, then let it
+# press Ctrl+Z once: the result must be a single undo step.
+wait_for_file("screenshots-done")
+say("READY-FOR-UNDO")
+wait_for_file("undo-done")
+for _ in range(50):
+    if [l.get_name() for l in image.get_layers()] == before[0]:
         break
-    time.sleep(0.3)
+    time.sleep(0.2)
+names = [l.get_name() for l in image.get_layers()]
+say("layers after one undo: %s" % names)
+if names != before[0]:
+    raise Exception("one undo left the layers %s, expected %s" % (names, before[0]))
+export_layer(image.get_layers()[0], out + "/undo-layer0.png")
+say("UNDO-OK")
 
 # Repeat with the last values (the OK run stored them, aux style source included).
 proc, cfg = transfer_config(image, content)
@@ -70,6 +91,6 @@ cfg.set_property("run-mode", Gimp.RunMode.WITH_LAST_VALS)
 status = proc.run(cfg).index(0)
 names = [l.get_name() for l in image.get_layers()]
 say("with last values: %s, layers %s" % (status.value_nick, names))
-if status != Gimp.PDBStatusType.SUCCESS or len(names) != 3 or names[0] != expected[0]:
+if status != Gimp.PDBStatusType.SUCCESS or len(names) != 2 or names[0] != expected[0]:
     raise Exception("the run with the last values did not add a second result layer")
 say("LAST-VALS-OK")

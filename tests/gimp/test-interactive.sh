@@ -3,7 +3,7 @@
 # live preview appears on the canvas (screenshots kept in the output folder),
 # a style-weight change typed mid-run is taken up by the running engine,
 # Cancel leaves the image byte-for-byte as it was, OK adds the result layer,
-# and a run with the last values repeats it.
+# one Ctrl+Z removes it again, and a run with the last values repeats it.
 . "$(dirname "$0")/lib.sh"
 for tool in Xvfb xdotool import gimp-3.0; do
     command -v $tool >/dev/null || skip "$tool is not installed"
@@ -104,6 +104,21 @@ wait_for 120 log_has "INTERACTIVE-OK" || die "OK did not add the result layer"
 sleep 1
 shot canvas-result
 touch "$OUT/screenshots-done"
+
+# One undo step: Ctrl+Z in the image window must take the whole result away.
+wait_for 60 log_has "READY-FOR-UNDO" || die "the script did not wait for the undo"
+# The image window's title reads "[content] (imported)-1.0 (RGB color …) … – GIMP".
+for w in $(xdotool search --onlyvisible --name '.' 2>/dev/null); do
+    note "window $w: $(xdotool getwindowname "$w" 2>/dev/null)"
+done
+image_window=$(xdotool search --onlyvisible --name 'RGB.*GIMP' 2>/dev/null | head -1)
+[ -n "$image_window" ] || die "no GIMP image window to undo in"
+press "$image_window" ctrl+z
+touch "$OUT/undo-done"
+wait_for 60 log_has "UNDO-OK" || die "one Ctrl+Z did not remove the result (see the log)"
+[ "$(pixel_sum "$OUT/cancel-before-layer0.png")" = "$(pixel_sum "$OUT/undo-layer0.png")" ] ||
+    die "after the undo the content layer differs from the original"
+shot canvas-undone
 wait_for 120 log_has "LAST-VALS-OK" || die "the run with the last values failed"
 wait "$GIMP_PID" || true
 GIMP_PID=
