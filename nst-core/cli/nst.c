@@ -64,6 +64,9 @@ enum option_id {
     OPT_QUIET,
     OPT_HELP,
     OPT_VERSION,
+    OPT_SCALES,
+    OPT_MAX_MEMORY,
+    OPT_TILE_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +96,9 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"scales", required_argument, NULL, OPT_SCALES},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"tile-size", required_argument, NULL, OPT_TILE_SIZE},
     {NULL, 0, NULL, 0},
 };
 
@@ -346,6 +352,13 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_SAVE_EVERY: return parse_integer("save-every", arg, 1, INT_MAX, &cli->save_every);
     case OPT_LOG: cli->log_path = arg; return 1;
     case OPT_QUIET: cli->quiet = 1; return 1;
+    case OPT_SCALES: return parse_integer("scales", arg, 0, NST_MAX_STAGES, &p->scales);
+    case OPT_TILE_SIZE: return parse_integer("tile-size", arg, 0, MAX_SIZE, &p->tile_size);
+    case OPT_MAX_MEMORY:
+        if ((p->max_memory = nst_parse_bytes(arg)) > 0)
+            return 1;
+        print_error("--max-memory: expected a size such as 4G, 512M or 1.5GiB, got '%s'", arg);
+        return 0;
     default: return 1; /* --help and --version: first pass */
     }
 }
@@ -427,6 +440,9 @@ static void print_help(nst_model_kind model)
            "  --init FROM              content, style or noise (%s)\n"
            "  --seed N                 for noise (%llu)\n"
            "  --threads N              0 = all cores (%d)\n"
+           "  --scales N               pyramid stages, coarse to fine; 0 = automatic, 1 = single scale\n"
+           "  --max-memory BYTES       e.g. 4G; tiles or refuses above it (0 = available memory)\n"
+           "  --tile-size N            tile side in px when tiling; 0 = the largest that fits\n"
            "\n"
            "Output:\n"
            "  --save-every K           also write FILE-NNNN.ext every K iterations\n"
@@ -609,6 +625,31 @@ static int run_transfer(nst_transfer *transfer, const cli *cli, run_state *state
     return status == NST_OK ? 0 : engine_failed(&err);
 }
 
+/* The stages, tiles and memory the run will need; a run that cannot fit
+ * stops here. */
+static int report_plan(const nst_transfer *transfer, int quiet)
+{
+    nst_plan plan;
+    nst_error err = {0};
+    nst_status status = nst_transfer_plan(transfer, &plan, &err);
+    if (status != NST_OK)
+        return engine_failed(&err);
+    if (quiet)
+        return 0;
+    const double gib = 1024.0 * 1024.0 * 1024.0;
+    fprintf(stderr, "nst: memory: needs %.2f GiB of %.2f GiB%s", plan.bytes / gib, plan.budget / gib,
+            plan.mode == NST_RUN_TILED ? " (tiled" : "");
+    if (plan.mode == NST_RUN_TILED)
+        fprintf(stderr, " in %dx%d windows, overlap %d px; whole it would need %.2f GiB)", plan.tile_width,
+                plan.tile_height, plan.tile_margin, plan.whole_bytes / gib);
+    fputs("\nnst: stages:", stderr);
+    for (int s = 0; s < plan.stages; s++)
+        fprintf(stderr, " %dx%d%s:%d", plan.stage_width[s], plan.stage_height[s], plan.stage_tiled[s] ? "(tiled)" : "",
+                plan.stage_iterations[s]);
+    fputs(" (size:iterations)\n", stderr);
+    return 0;
+}
+
 /* Everything after the arguments were read; returns the exit status. */
 static int stylise(const cli *cli, const nst_params *params, int n_styles, char **styles, const double *blend)
 {
@@ -642,6 +683,8 @@ static int stylise(const cli *cli, const nst_params *params, int n_styles, char 
     if (!cli->quiet)
         state.bar = progress_bar_new(stderr, isatty(STDERR_FILENO));
     rc = give_pictures(transfer, &pics, blend);
+    if (rc == 0)
+        rc = report_plan(transfer, cli->quiet);
     if (rc == 0)
         rc = run_transfer(transfer, cli, &state);
 done:

@@ -31,6 +31,7 @@ struct nst_objective {
     int have_content, have_style;
     double alpha, beta, tau;
     const atomic_int *cancel;
+    int used_nodes[2 * NST_MAX_LAYERS]; /* the loss layers, so the net may fuse and share the rest */
     int border;    /* reflect padding around the picture, px */
     float *padded; /* the picture with its border, [3, H+2b, W+2b] */
     float *input;  /* the normalised padded picture fed to the net */
@@ -119,7 +120,11 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
         nst_error_set(err, NST_ERR_INVALID, "no content or style layer selected");
         goto fail;
     }
-    obj->net = nst_net_new(model, height + 2 * obj->border, width + 2 * obj->border, deepest, options, err);
+    for (int i = 0; i < obj->n_content + obj->n_style; i++)
+        obj->used_nodes[i] = i < obj->n_content ? obj->content[i].node : obj->style[i - obj->n_content].node;
+    obj->options.used_nodes = obj->used_nodes;
+    obj->options.n_used_nodes = obj->n_content + obj->n_style;
+    obj->net = nst_net_new(model, height + 2 * obj->border, width + 2 * obj->border, deepest, &obj->options, err);
     if (!obj->net)
         goto fail;
 
@@ -268,15 +273,20 @@ nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *cons
         if (obj->style[i].node > deepest)
             deepest = obj->style[i].node;
     for (int k = 0; k < n; k++) {
-        /* Each style picture has its own size, so its own (temporary) net. */
-        nst_net *net = nst_net_new(obj->model, heights[k], widths[k], deepest, &obj->options, err);
+        /* A style picture the net's size (without border) runs through the
+         * objective's own net; any other size gets its own temporary net, so
+         * peak memory holds two nets only then. */
+        int own = obj->border == 0 && heights[k] == obj->height && widths[k] == obj->width;
+        nst_net *net = own ? obj->net : nst_net_new(obj->model, heights[k], widths[k], deepest, &obj->options, err);
         if (!net)
             return nst_error_prefix(err, "style picture %d: ", k + 1);
-        float *input = nst_alloc((size_t)3 * heights[k] * widths[k] * sizeof(float), "the style input", err);
+        float *input = own ? obj->input : nst_alloc((size_t)3 * heights[k] * widths[k] * sizeof(float), "the style input", err);
         nst_status s = input ? forward_picture(net, rgb_planar[k], input, obj->cancel, err) : NST_ERR_NOMEM;
-        free(input);
+        if (!own)
+            free(input);
         if (s != NST_OK) {
-            nst_net_free(net);
+            if (!own)
+                nst_net_free(net);
             return s;
         }
         float w = (float)((blend ? blend[k] : 1.0) / sum);
@@ -290,7 +300,8 @@ nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *cons
             float scale = w * (float)t->hw / (float)(h * wd);
             cblas_saxpy(t->c * t->c, scale, obj->gram, 1, t->target, 1);
         }
-        nst_net_free(net);
+        if (!own)
+            nst_net_free(net);
     }
     obj->have_style = 1;
     return NST_OK;

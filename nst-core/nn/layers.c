@@ -41,7 +41,7 @@ size_t nst_conv2d_workspace_floats(const nst_conv_desc *d, int in_h, int in_w)
 /* Where padded coordinate i (may be outside [0, len)) reads from, or -1 for a
  * zero.  Reflect folds repeatedly so any pad stays in range; torch itself
  * only allows pad < len, where this agrees with it. */
-static int padded_source(int i, int len, nst_padding mode)
+int nst_padded_source(int i, int len, nst_padding mode)
 {
     if (i >= 0 && i < len)
         return i;
@@ -92,7 +92,7 @@ static void gather_padded_columns(const float *src, int in_w, float *dst, int fr
                                   int offset, nst_padding mode)
 {
     for (int ox = from; ox < to; ox++) {
-        int ix = padded_source(ox * stride + offset, in_w, mode);
+        int ix = nst_padded_source(ox * stride + offset, in_w, mode);
         dst[ox] = ix < 0 ? 0.0f : src[ix];
     }
 }
@@ -118,7 +118,7 @@ static void scatter_padded_columns(const float *src, int in_w, float *dst, int f
                                    int offset, nst_padding mode)
 {
     for (int ox = from; ox < to; ox++) {
-        int ix = padded_source(ox * stride + offset, in_w, mode);
+        int ix = nst_padded_source(ox * stride + offset, in_w, mode);
         if (ix >= 0)
             dst[ix] += src[ox];
     }
@@ -152,7 +152,7 @@ static void im2col(const nst_conv_desc *d, int in_h, int in_w, int out_h, int ou
                 tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
                 float *dst = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
                 for (int oy = 0; oy < out_h; oy++, dst += out_w) {
-                    int iy = padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
+                    int iy = nst_padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
                     if (iy < 0)
                         memset(dst, 0, (size_t)out_w * sizeof *dst);
                     else
@@ -175,7 +175,7 @@ static void col2im_add(const nst_conv_desc *d, int in_h, int in_w, int out_h, in
                 tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
                 const float *src = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
                 for (int oy = 0; oy < out_h; oy++, src += out_w) {
-                    int iy = padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
+                    int iy = nst_padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
                     if (iy >= 0)
                         scatter_row(src, in_w, dxc + (size_t)iy * in_w, out_w, d->stride, t, d->pad_mode);
                 }
@@ -264,6 +264,12 @@ void nst_relu_backward(size_t count, const float *y, const float *dy, float *dx)
         dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+void nst_relu_mask_gradient(size_t count, const float *y, float *dy)
+{
+    for (size_t i = 0; i < count; i++)
+        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 /* Offset within an input plane of the first maximum of a pooling window,
  * scanning row by row as PyTorch does (a NaN counts as a maximum). */
 static size_t window_argmax(const float *plane, int in_w, int top, int left, int kernel)
@@ -280,6 +286,20 @@ static size_t window_argmax(const float *plane, int in_w, int top, int left, int
         }
     }
     return best;
+}
+
+/* Offset of the first element of a window equal to `value` (its maximum). */
+static size_t window_first(const float *plane, int in_w, int top, int left, int kernel, float value)
+{
+    if (value != value)
+        return window_argmax(plane, in_w, top, left, kernel);
+    for (int ky = 0; ky < kernel; ky++) {
+        const float *row = plane + (size_t)(top + ky) * in_w + left;
+        for (int kx = 0; kx < kernel; kx++)
+            if (row[kx] == value)
+                return (size_t)(top + ky) * in_w + left + kx;
+    }
+    return (size_t)top * in_w + left; /* not reached: the maximum is in its window */
 }
 
 static float window_sum(const float *plane, int in_w, int top, int left, int kernel)
@@ -323,30 +343,96 @@ static pool_shape pool_shape_for(int n, int channels, int in_h, int in_w, int ke
     return s;
 }
 
+/* Window maxima of one output row and, when `at` is not NULL, the plane
+ * offset of each (window_argmax's order and rule, but a whole row of windows
+ * per tap so it vectorises). */
+static void window_max_row(const float *plane, int in_w, int top, int kernel, int stride, int out_w, float *out,
+                           uint32_t *at)
+{
+    const float *first = plane + (size_t)top * in_w;
+    for (int ox = 0; ox < out_w; ox++)
+        out[ox] = first[ox * stride];
+    if (at)
+        for (int ox = 0; ox < out_w; ox++)
+            at[ox] = (uint32_t)((size_t)top * in_w + (size_t)ox * stride);
+    for (int ky = 0; ky < kernel; ky++) {
+        const float *row = plane + (size_t)(top + ky) * in_w;
+        for (int kx = ky == 0 ? 1 : 0; kx < kernel; kx++) {
+            const float *tap = row + kx;
+            if (!at) {
+                for (int ox = 0; ox < out_w; ox++) {
+                    float v = tap[ox * stride];
+                    out[ox] = (v > out[ox] || v != v) ? v : out[ox];
+                }
+                continue;
+            }
+            uint32_t offset = (uint32_t)((size_t)(top + ky) * in_w + kx);
+            for (int ox = 0; ox < out_w; ox++) {
+                float v = tap[ox * stride];
+                int take = v > out[ox] || v != v;
+                out[ox] = take ? v : out[ox];
+                at[ox] = take ? offset + (uint32_t)(ox * stride) : at[ox];
+            }
+        }
+    }
+}
+
 void nst_maxpool_forward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
                          float *y)
+{
+    nst_maxpool_forward_argmax(n, channels, in_h, in_w, kernel, stride, x, y, NULL);
+}
+
+void nst_maxpool_forward_argmax(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
+                                float *y, uint32_t *argmax)
 {
     pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
     for (int p = 0; p < s.planes; p++) {
         const float *xp = x + p * s.in_plane;
         float *yp = y + p * s.out_plane;
+        uint32_t *ap = argmax ? argmax + p * s.out_plane : NULL;
         for (int oy = 0; oy < s.out_h; oy++)
-            for (int ox = 0; ox < s.out_w; ox++)
-                yp[oy * s.out_w + ox] = xp[window_argmax(xp, in_w, oy * stride, ox * stride, kernel)];
+            window_max_row(xp, in_w, oy * stride, kernel, stride, s.out_w, yp + (size_t)oy * s.out_w,
+                           ap ? ap + (size_t)oy * s.out_w : NULL);
+    }
+}
+
+void nst_maxpool_backward_argmax(int n, int channels, int in_h, int in_w, int out_h, int out_w,
+                                 const uint32_t *argmax, const float *dy, float *dx)
+{
+    size_t in_plane = (size_t)in_h * in_w, out_plane = (size_t)out_h * out_w;
+    for (int p = 0; p < n * channels; p++) {
+        const uint32_t *ap = argmax + p * out_plane;
+        const float *dyp = dy + p * out_plane;
+        float *dxp = dx + p * in_plane;
+        for (size_t o = 0; o < out_plane; o++)
+            dxp[ap[o]] += dyp[o];
     }
 }
 
 void nst_maxpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
                           const float *dy, float *dx)
 {
+    enum { BLOCK = 256 };
+    float best[BLOCK];
     pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
     for (int p = 0; p < s.planes; p++) {
         const float *xp = x + p * s.in_plane;
         const float *dyp = dy + p * s.out_plane;
         float *dxp = dx + p * s.in_plane;
-        for (int oy = 0; oy < s.out_h; oy++)
-            for (int ox = 0; ox < s.out_w; ox++)
-                dxp[window_argmax(xp, in_w, oy * stride, ox * stride, kernel)] += dyp[oy * s.out_w + ox];
+        for (int oy = 0; oy < s.out_h; oy++) {
+            /* The maximum first, then the first position holding it (a NaN
+             * window takes the exact rule). */
+            for (int ox0 = 0; ox0 < s.out_w; ox0 += BLOCK) {
+                int count = s.out_w - ox0 < BLOCK ? s.out_w - ox0 : BLOCK;
+                window_max_row(xp + (size_t)ox0 * stride, in_w, oy * stride, kernel, stride, count, best, NULL);
+                for (int k = 0; k < count; k++) {
+                    int ox = ox0 + k;
+                    size_t at = window_first(xp, in_w, oy * stride, ox * stride, kernel, best[k]);
+                    dxp[at] += dyp[oy * s.out_w + ox];
+                }
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 #define NST_NN_LAYERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum nst_padding {
     NST_PAD_ZERO = 0,
@@ -28,6 +29,9 @@ typedef struct nst_conv_desc {
     int pad; /* same on all four sides */
     nst_padding pad_mode;
 } nst_conv_desc;
+
+/* Where padded coordinate i (may be outside [0, len)) reads from, or -1 for a zero. */
+int nst_padded_source(int i, int len, nst_padding mode);
 
 /* Output size of a conv or pool along one axis (floor mode). */
 int nst_conv_out_size(int in, int kernel, int stride, int pad);
@@ -48,6 +52,8 @@ void nst_conv2d_backward_input(const nst_conv_desc *d, int n, int in_h, int in_w
 void nst_relu_forward(size_t count, const float *x, float *y);
 /* dx += dy where y > 0. */
 void nst_relu_backward(size_t count, const float *y, const float *dy, float *dx);
+/* dy = 0 where y <= 0: the backward of a ReLU run in place on its input. */
+void nst_relu_mask_gradient(size_t count, const float *y, float *dy);
 
 /* Pooling without padding, floor mode: out = (in - k) / stride + 1. */
 void nst_maxpool_forward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
@@ -55,6 +61,12 @@ void nst_maxpool_forward(int n, int channels, int in_h, int in_w, int kernel, in
 /* dx += dy routed to the first maximum of each window (PyTorch's rule), found again from x. */
 void nst_maxpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
                           const float *dy, float *dx);
+/* Max pooling that also records each maximum's offset within its input
+ * plane (argmax may be NULL), and the backward that routes through them. */
+void nst_maxpool_forward_argmax(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
+                                float *y, uint32_t *argmax);
+void nst_maxpool_backward_argmax(int n, int channels, int in_h, int in_w, int out_h, int out_w,
+                                 const uint32_t *argmax, const float *dy, float *dx);
 void nst_avgpool_forward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
                          float *y);
 void nst_avgpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *dy,

@@ -54,6 +54,12 @@ typedef struct nst_net_options {
     int border;           /* objective only: pixels of reflect padding around the
                            * picture before the network, so edge pixels are seen
                            * like inner ones (0 = the exact PyTorch objective) */
+    /* The nodes whose activations the caller reads and whose gradients it
+     * sets (the loss layers); NULL = every named node.  Other nodes' buffers
+     * may be fused (a ReLU in place on its conv, a concat's inputs written
+     * into it) or shared, so their activations and gradients are not kept. */
+    const int *used_nodes;
+    int n_used_nodes;
 } nst_net_options;
 
 typedef struct nst_net nst_net;
@@ -63,6 +69,10 @@ typedef struct nst_net nst_net;
 nst_net *nst_net_new(const nst_model *model, int height, int width, int last_node,
                      const nst_net_options *options, nst_error *err);
 void nst_net_free(nst_net *net);
+/* The bytes nst_net_new allocates for this configuration (0 when it would
+ * fail: bad arguments, a picture too small or too large), for memory estimates. */
+size_t nst_net_bytes(const nst_model *model, int height, int width, int last_node,
+                     const nst_net_options *options);
 int nst_net_height(const nst_net *net);
 int nst_net_width(const nst_net *net);
 
@@ -73,8 +83,8 @@ nst_status nst_net_forward(nst_net *net, const float *input, const atomic_int *c
 /* The output of `node` after the last forward: [c, h, w]. */
 const float *nst_net_activation(const nst_net *net, int node, int *c, int *h, int *w);
 
-/* dL/d(output of node); zeroed by nst_net_zero_gradients; the objective adds
- * its terms here before nst_net_backward. */
+/* dL/d(output of node) of a used node; zeroed on the first call after
+ * nst_net_zero_gradients; the objective adds its terms here before nst_net_backward. */
 float *nst_net_gradient(nst_net *net, int node);
 void nst_net_zero_gradients(nst_net *net);
 

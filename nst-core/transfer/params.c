@@ -202,6 +202,15 @@ nst_status nst_params_validate(const nst_params *p, const nst_model *model, nst_
         return nst_error_set(err, NST_ERR_INVALID, "style scale %g out of range (0.05 to 8)", p->style_scale);
     if (p->threads < 0 || p->threads > 1024)
         return nst_error_set(err, NST_ERR_INVALID, "threads %d out of range", p->threads);
+    if (p->scales < 0 || p->scales > NST_MAX_STAGES)
+        return nst_error_set(err, NST_ERR_INVALID, "scales %d out of range (0 = automatic, 1 to %d)", p->scales,
+                             NST_MAX_STAGES);
+    if (p->min_scale_size != 0 && (p->min_scale_size < 32 || p->min_scale_size > 65536))
+        return nst_error_set(err, NST_ERR_INVALID, "first stage size %d out of range (0 = automatic, 32 to 65536)",
+                             p->min_scale_size);
+    if (p->tile_size != 0 && (p->tile_size < 64 || p->tile_size > 65536))
+        return nst_error_set(err, NST_ERR_INVALID, "tile size %d out of range (0 = automatic, 64 to 65536)",
+                             p->tile_size);
     if (p->n_content_layers < 0 || p->n_content_layers > NST_MAX_LAYERS || p->n_style_layers < 0 ||
         p->n_style_layers > NST_MAX_LAYERS || p->n_content_layers + p->n_style_layers == 0)
         return nst_error_set(err, NST_ERR_INVALID, "choose at least one content or style layer");

@@ -1,6 +1,7 @@
 /* The driver: prepares the pictures (size, colours), owns the objective and
  * the optimiser, runs the iterations, reports progress and previews, and
- * honours cancel and steering from other threads. */
+ * honours cancel and steering from other threads.  The stages of the pyramid
+ * are in pyramid.c, tiled stages in tiles.c, the memory plan in memory.c. */
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -15,39 +16,7 @@
 #include "loss/objective.h"
 #include "nn/model.h"
 #include "optim/optim.h"
-
-/* Values other threads may change while the driver runs. */
-typedef struct steering {
-    pthread_mutex_t lock;
-    double content_weight, style_weight, tv_weight, style_scale;
-    atomic_int generation; /* bumped on every change */
-} steering;
-
-struct nst_transfer {
-    const nst_model *model;
-    nst_params params;
-    nst_image *content;
-    nst_image *styles[NST_MAX_STYLES];
-    double blend[NST_MAX_STYLES];
-    int n_styles;
-
-    nst_progress_fn progress_fn;
-    void *progress_data;
-    nst_preview_fn preview_fn;
-    void *preview_data;
-    int preview_every;
-
-    atomic_int cancel;
-    steering steer;
-
-    /* State of one run. */
-    nst_objective *objective;
-    nst_image *work_content; /* the content at the working size, true colours */
-    nst_image *frame;        /* scratch for previews and the result */
-    int width, height;
-    int eval, iter;
-    struct timespec start;
-};
+#include "transfer/driver.h"
 
 nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err)
 {
@@ -188,10 +157,16 @@ static void fill_progress(nst_transfer *t, const nst_losses *l, nst_progress *p)
     p->tv = l->tv;
     p->total = l->total;
     p->seconds = seconds_since(&t->start);
+    p->stage = t->stage;
+    p->stages = t->plan.stages;
+    p->stage_width = t->width;
+    p->stage_height = t->height;
+    p->tile = t->tile;
+    p->tiles = t->tiles;
+    p->memory_bytes = t->plan.bytes;
 }
 
-/* The function the optimisers minimise: one evaluation, reported. */
-static nst_status evaluate(const float *x, float *grad, double *value, void *user_data, nst_error *err)
+nst_status nst_driver_evaluate(const float *x, float *grad, double *value, void *user_data, nst_error *err)
 {
     nst_transfer *t = user_data;
     nst_losses l;
@@ -208,19 +183,19 @@ static nst_status evaluate(const float *x, float *grad, double *value, void *use
     return NST_OK;
 }
 
-/* The picture the user gets from the planar x: true colours restored in
- * luminance mode. */
+/* The picture the user gets from the planar x at the stage size: true
+ * colours restored in luminance mode. */
 static nst_status render(nst_transfer *t, const float *x, nst_image *out, nst_error *err)
 {
     nst_planar_to_image(x, out);
     if (t->params.preserve_colors == NST_COLORS_LUMINANCE)
-        return nst_color_keep_chroma(out, t->work_content, err);
+        return nst_color_keep_chroma(out, t->stage_content, err);
     return NST_OK;
 }
 
-static void emit_preview(nst_transfer *t, const float *x, double value)
+void nst_driver_preview(nst_transfer *t, const float *x, double value)
 {
-    if (!t->preview_fn || render(t, x, t->frame, NULL) != NST_OK)
+    if (!t->preview_fn || !t->frame || render(t, x, t->frame, NULL) != NST_OK)
         return;
     nst_losses l = {0, 0, 0, value};
     nst_progress p;
@@ -228,13 +203,71 @@ static void emit_preview(nst_transfer *t, const float *x, double value)
     t->preview_fn(t->frame, &p, t->preview_data);
 }
 
-/* Style pictures at working size x style scale, colour-prepared, planar. */
-static nst_status set_style_targets(nst_transfer *t, const nst_image *content_for_colors, double style_scale,
-                                    nst_error *err)
+int nst_driver_preview_due(const nst_transfer *t, int previous_iter, int iter)
 {
-    float *planar[NST_MAX_STYLES] = {0};
-    int heights[NST_MAX_STYLES], widths[NST_MAX_STYLES];
-    nst_status s = NST_OK;
+    return t->preview_fn && iter / t->preview_every > previous_iter / t->preview_every &&
+           iter < t->params.iterations;
+}
+
+int nst_driver_cancelled(nst_transfer *t, nst_status *status, nst_error *err)
+{
+    if (!atomic_load(&t->cancel))
+        return 0;
+    *status = nst_error_set(err, NST_ERR_CANCELLED, "cancelled");
+    return 1;
+}
+
+/* Area of a picture, as a blend weight. */
+static double area(int w, int h)
+{
+    return (double)w * h;
+}
+
+/* One style picture, prepared, cut into pieces of at most `piece` px a side
+ * whose Grams add up to the whole picture's: each piece gets a blend weight
+ * proportional to its area.  Appends to the arrays; returns the new count. */
+static nst_status cut_style(const nst_image *style, int piece, double blend, float **planar, int *heights,
+                            int *widths, double *weights, int *count, int max_count, nst_error *err)
+{
+    int nx = (style->width + piece - 1) / piece, ny = (style->height + piece - 1) / piece;
+    if (*count + nx * ny > max_count)
+        return nst_error_set(err, NST_ERR_NOMEM, "the style picture (%dx%d) needs too many pieces", style->width,
+                             style->height);
+    for (int j = 0; j < ny; j++) {
+        int y0 = j * style->height / ny, y1 = (j + 1) * style->height / ny;
+        for (int i = 0; i < nx; i++) {
+            int x0 = i * style->width / nx, x1 = (i + 1) * style->width / nx;
+            int w = x1 - x0, h = y1 - y0, k = *count;
+            float *p = nst_alloc((size_t)3 * w * h * sizeof(float), "a style picture", err);
+            if (!p)
+                return NST_ERR_NOMEM;
+            size_t plane = (size_t)w * h;
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    for (int c = 0; c < 3; c++)
+                        p[c * plane + (size_t)y * w + x] = style->rgb[3 * ((size_t)(y0 + y) * style->width + x0 + x) + c];
+            planar[k] = p;
+            heights[k] = h;
+            widths[k] = w;
+            weights[k] = blend * area(w, h) / area(style->width, style->height);
+            *count = k + 1;
+        }
+    }
+    return NST_OK;
+}
+
+#define MAX_STYLE_PIECES 4096
+
+nst_status nst_driver_set_style_targets(nst_transfer *t, double style_scale, int style_piece, nst_error *err)
+{
+    float **planar = nst_alloc_zero(MAX_STYLE_PIECES, sizeof *planar, "style pieces", err);
+    int *heights = nst_alloc_zero(MAX_STYLE_PIECES, 2 * sizeof(int), "style pieces", err);
+    double *weights = nst_alloc_zero(MAX_STYLE_PIECES, sizeof(double), "style pieces", err);
+    int count = 0;
+    nst_status s = planar && heights && weights ? NST_OK : NST_ERR_NOMEM;
+    int *widths = heights ? heights + MAX_STYLE_PIECES : NULL;
+    /* The style is scaled with the stage, so its strokes keep their size
+     * relative to the picture at every stage. */
     int longest = t->width > t->height ? t->width : t->height;
     int target = (int)lround(longest * style_scale);
     if (target < 1)
@@ -248,93 +281,88 @@ static nst_status set_style_targets(nst_transfer *t, const nst_image *content_fo
             break;
         }
         if (t->params.preserve_colors == NST_COLORS_HISTOGRAM)
-            s = nst_color_match_histogram(style, content_for_colors, err);
+            s = nst_color_match_histogram(style, t->stage_colors, err);
         else if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
             nst_color_to_luminance(style);
-            nst_color_match_luminance(style, content_for_colors);
+            nst_color_match_luminance(style, t->stage_colors);
         }
-        planar[i] = s == NST_OK ? nst_alloc((size_t)3 * w * h * sizeof(float), "a style picture", err) : NULL;
-        if (planar[i])
-            nst_image_to_planar(style, planar[i]);
-        else if (s == NST_OK)
-            s = NST_ERR_NOMEM;
-        heights[i] = h;
-        widths[i] = w;
+        if (s == NST_OK)
+            s = cut_style(style, style_piece, t->blend[i], planar, heights, widths, weights, &count,
+                          MAX_STYLE_PIECES, err);
         nst_image_free(style);
     }
     if (s == NST_OK)
-        s = nst_objective_set_styles(t->objective, t->n_styles, (const float *const *)planar, heights, widths,
-                                     t->blend, err);
-    for (int i = 0; i < t->n_styles; i++)
+        s = nst_objective_set_styles(t->objective, count, (const float *const *)planar, heights, widths, weights,
+                                     err);
+    for (int i = 0; i < count; i++)
         free(planar[i]);
+    free(planar);
+    free(heights);
+    free(weights);
     return s;
 }
 
-/* Starting picture, planar. */
-static nst_status init_picture(nst_transfer *t, const nst_image *content, float *x, nst_error *err)
+static void set_stage_weights(nst_transfer *t, double a, double b, double tau)
 {
-    size_t n = (size_t)3 * t->width * t->height;
-    if (t->params.init == NST_INIT_NOISE) {
-        uint64_t state = t->params.seed;
-        for (size_t i = 0; i < n; i++) {
-            /* splitmix64: reproducible from the seed, independent of threads */
-            uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-            z ^= z >> 31;
-            x[i] = (float)((z >> 40) / (double)(1ull << 24));
-        }
-        return NST_OK;
-    }
-    if (t->params.init == NST_INIT_STYLE) {
-        nst_image *style = nst_image_resize(t->styles[0], t->width, t->height, err);
-        if (!style)
-            return NST_ERR_NOMEM;
-        if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
-            nst_color_to_luminance(style);
-            nst_color_match_luminance(style, content);
-        }
-        nst_image_to_planar(style, x);
-        nst_image_free(style);
-        return NST_OK;
-    }
-    nst_image_to_planar(content, x);
-    return NST_OK;
+    nst_objective_set_weights(t->objective, a * t->content_factor, b, tau);
 }
 
-/* Applies steering made since the last look; returns 1 when the objective changed. */
-static int apply_steering(nst_transfer *t, int *seen_generation, double *style_scale, const nst_image *colors,
-                          nst_status *status, nst_error *err)
+nst_status nst_driver_new_objective(nst_transfer *t, int height, int width, int style_piece, nst_error *err)
+{
+    nst_net_options options = {.pooling = t->params.pooling, .padding = NST_PAD_REFLECT, .border = NST_DRIVER_BORDER};
+    nst_objective_free(t->objective);
+    t->objective = nst_objective_new(t->model, height, width, &t->params, &options, err);
+    if (!t->objective)
+        return err ? err->code : NST_ERR_INVALID;
+    nst_objective_set_cancel(t->objective, &t->cancel);
+    pthread_mutex_lock(&t->steer.lock);
+    double a = t->steer.content_weight, b = t->steer.style_weight, tau = t->steer.tv_weight;
+    t->style_scale = t->steer.style_scale;
+    t->seen_generation = atomic_load(&t->steer.generation);
+    pthread_mutex_unlock(&t->steer.lock);
+    set_stage_weights(t, a, b, tau);
+    return nst_driver_set_style_targets(t, t->style_scale, style_piece, err);
+}
+
+int nst_driver_apply_steering(nst_transfer *t, int style_piece, nst_status *status, nst_error *err)
 {
     int generation = atomic_load(&t->steer.generation);
-    if (generation == *seen_generation)
+    if (generation == t->seen_generation)
         return 0;
-    *seen_generation = generation;
+    t->seen_generation = generation;
     pthread_mutex_lock(&t->steer.lock);
     double a = t->steer.content_weight, b = t->steer.style_weight, tau = t->steer.tv_weight;
     double scale = t->steer.style_scale;
     pthread_mutex_unlock(&t->steer.lock);
-    nst_objective_set_weights(t->objective, a, b, tau);
-    if (scale != *style_scale) {
-        *style_scale = scale;
-        *status = set_style_targets(t, colors, scale, err);
+    set_stage_weights(t, a, b, tau);
+    if (scale != t->style_scale) {
+        t->style_scale = scale;
+        *status = nst_driver_set_style_targets(t, scale, style_piece, err);
     }
     return 1;
 }
 
-typedef struct optimizer {
-    nst_lbfgs *lbfgs;
-    nst_adam *adam;
-} optimizer;
-
-static nst_status optimizer_step(optimizer *o, float *x, nst_transfer *t, int *converged, nst_error *err)
+nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, const nst_params *p, size_t n, int history,
+                                     nst_error *err)
 {
-    if (o->lbfgs)
-        return nst_lbfgs_step(o->lbfgs, x, evaluate, t, converged, err);
-    return nst_adam_step(o->adam, x, evaluate, t, err);
+    o->lbfgs = NULL;
+    o->adam = NULL;
+    if (p->optimizer == NST_OPTIM_LBFGS)
+        o->lbfgs = nst_lbfgs_new(n, history, 0.0f, 1.0f, err);
+    else
+        o->adam = nst_adam_new(n, p->learning_rate, 0.0f, 1.0f, err);
+    return o->lbfgs || o->adam ? NST_OK : NST_ERR_NOMEM;
 }
 
-static void optimizer_reset(optimizer *o)
+nst_status nst_driver_optimizer_step(nst_driver_optimizer *o, float *x, nst_transfer *t, int *converged,
+                                     nst_error *err)
+{
+    if (o->lbfgs)
+        return nst_lbfgs_step(o->lbfgs, x, nst_driver_evaluate, t, converged, err);
+    return nst_adam_step(o->adam, x, nst_driver_evaluate, t, err);
+}
+
+void nst_driver_optimizer_reset(nst_driver_optimizer *o)
 {
     if (o->lbfgs)
         nst_lbfgs_reset(o->lbfgs);
@@ -342,46 +370,17 @@ static void optimizer_reset(optimizer *o)
         nst_adam_reset(o->adam);
 }
 
-static double optimizer_value(const optimizer *o)
+double nst_driver_optimizer_value(const nst_driver_optimizer *o)
 {
     return o->lbfgs ? nst_lbfgs_value(o->lbfgs) : nst_adam_value(o->adam);
 }
 
-static nst_status optimize(nst_transfer *t, float *x, const nst_image *colors, nst_error *err)
+void nst_driver_optimizer_free(nst_driver_optimizer *o)
 {
-    size_t n = (size_t)3 * t->width * t->height;
-    optimizer o = {0};
-    if (t->params.optimizer == NST_OPTIM_LBFGS)
-        o.lbfgs = nst_lbfgs_new(n, t->params.lbfgs_history, 0.0f, 1.0f, err);
-    else
-        o.adam = nst_adam_new(n, t->params.learning_rate, 0.0f, 1.0f, err);
-    if (!o.lbfgs && !o.adam)
-        return NST_ERR_NOMEM;
-
-    nst_status s = NST_OK;
-    int seen_generation = 0; /* weights given before the run are in params already */
-    double style_scale = t->params.style_scale;
-    for (t->iter = 1; t->iter <= t->params.iterations; t->iter++) {
-        if (atomic_load(&t->cancel)) {
-            s = nst_error_set(err, NST_ERR_CANCELLED, "cancelled");
-            break;
-        }
-        if (apply_steering(t, &seen_generation, &style_scale, colors, &s, err))
-            optimizer_reset(&o);
-        if (s != NST_OK)
-            break;
-        int converged = 0;
-        s = optimizer_step(&o, x, t, &converged, err);
-        if (s != NST_OK || converged)
-            break;
-        if (t->iter % t->preview_every == 0 && t->iter < t->params.iterations)
-            emit_preview(t, x, optimizer_value(&o));
-    }
-    if (s == NST_OK)
-        emit_preview(t, x, optimizer_value(&o));
-    nst_lbfgs_free(o.lbfgs);
-    nst_adam_free(o.adam);
-    return s;
+    nst_lbfgs_free(o->lbfgs);
+    nst_adam_free(o->adam);
+    o->lbfgs = NULL;
+    o->adam = NULL;
 }
 
 static void set_threads(int threads)
@@ -394,11 +393,28 @@ static void set_threads(int threads)
 static void end_run(nst_transfer *t)
 {
     nst_objective_free(t->objective);
-    nst_image_free(t->work_content);
+    if (t->stage_colors != t->stage_content)
+        nst_image_free(t->stage_colors);
+    nst_image_free(t->stage_content);
     nst_image_free(t->frame);
     t->objective = NULL;
-    t->work_content = NULL;
+    t->stage_content = NULL;
+    t->stage_colors = NULL;
     t->frame = NULL;
+}
+
+nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
+{
+    return nst_memory_plan(t, plan, err);
+}
+
+size_t nst_transfer_estimate_bytes(const nst_transfer *t)
+{
+    nst_plan plan;
+    if (!t->content)
+        return 0;
+    nst_memory_plan(t, &plan, NULL);
+    return plan.bytes;
 }
 
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
@@ -408,47 +424,18 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
         return nst_error_set(err, NST_ERR_INVALID, "no content picture was given");
     if (t->params.n_style_layers > 0 && t->n_styles == 0)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was given");
+    nst_status s = nst_memory_plan(t, &t->plan, err);
+    if (s != NST_OK)
+        return s;
     set_threads(t->params.threads);
     clock_gettime(CLOCK_MONOTONIC, &t->start);
     t->eval = 0;
     t->iter = 0;
     if (!t->preview_every)
         t->preview_every = 1;
-    nst_transfer_working_size(&t->params, t->content->width, t->content->height, &t->width, &t->height);
 
-    nst_status s = NST_ERR_NOMEM;
-    nst_image *colors = NULL; /* the content the network sees: grey in luminance mode */
     float *x = NULL;
-    /* Reflect padding inside and a reflected border around the picture keep
-     * the edges as stylised as the middle (zero padding leaves a frame). */
-    nst_net_options options = {t->params.pooling, NST_PAD_REFLECT, 16};
-    t->work_content = nst_image_resize(t->content, t->width, t->height, err);
-    t->frame = t->work_content ? nst_image_new(t->width, t->height, err) : NULL;
-    colors = t->frame ? nst_image_copy(t->work_content, err) : NULL;
-    x = colors ? nst_alloc((size_t)3 * t->width * t->height * sizeof(float), "the picture", err) : NULL;
-    if (!x)
-        goto done;
-    if (t->params.preserve_colors == NST_COLORS_LUMINANCE)
-        nst_color_to_luminance(colors);
-
-    t->objective = nst_objective_new(t->model, t->height, t->width, &t->params, &options, err);
-    if (!t->objective) {
-        s = err ? err->code : NST_ERR_INVALID;
-        goto done;
-    }
-    nst_objective_set_cancel(t->objective, &t->cancel);
-    nst_image_to_planar(colors, x);
-    s = nst_objective_set_content(t->objective, x, err);
-    if (s == NST_OK)
-        s = set_style_targets(t, colors, t->params.style_scale, err);
-    if (s == NST_OK)
-        s = init_picture(t, colors, x, err);
-    if (s == NST_OK && t->params.iterations == 0) {
-        double value;
-        s = evaluate(x, NULL, &value, t, err);
-    } else if (s == NST_OK) {
-        s = optimize(t, x, colors, err);
-    }
+    s = nst_pyramid_run(t, &x, err);
     if (s == NST_OK) {
         s = render(t, x, t->frame, err);
         if (s == NST_OK) {
@@ -456,9 +443,7 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
             t->frame = NULL;
         }
     }
-done:
     free(x);
-    nst_image_free(colors);
     end_run(t);
     return s;
 }

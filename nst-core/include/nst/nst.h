@@ -128,6 +128,11 @@ typedef struct nst_params {
     double style_scale; /* the style picture is scaled to working size x this */
     nst_pooling pooling; /* VGG only; SqueezeNet always uses max pooling */
     int threads;         /* 0 = all cores */
+    /* Big pictures (zero = automatic, so older callers keep working). */
+    int scales;          /* pyramid stages, coarse to fine; 0 = automatic, 1 = single scale */
+    int min_scale_size;  /* longest side of the first stage in px; 0 = 192 */
+    size_t max_memory;   /* bytes a run may use; 0 = MemAvailable minus a margin */
+    int tile_size;       /* tile side in px (with its overlap); 0 = the largest that fits */
 } nst_params;
 
 /* Fills defaults that give a good picture with `kind`. */
@@ -150,6 +155,11 @@ typedef struct nst_progress {
     int iterations; /* planned iterations */
     double content, style, tv, total;
     double seconds; /* since nst_transfer_run started */
+    /* Where the run is (appended): pyramid stage and, in a tiled stage, the tile. */
+    int stage, stages;           /* 0-based stage index, number of stages */
+    int stage_width, stage_height;
+    int tile, tiles;             /* 0-based tile of this round, tiles per round; tiles = 0 when whole */
+    size_t memory_bytes;         /* the run's estimated peak */
 } nst_progress;
 
 typedef void (*nst_progress_fn)(const nst_progress *progress, void *user_data);
@@ -185,6 +195,42 @@ void nst_transfer_set_style_scale(nst_transfer *transfer, double style_scale);
 /* Working size that nst_transfer_run will use for this content and params. */
 void nst_transfer_working_size(const nst_params *params, int content_width, int content_height,
                                int *width, int *height);
+
+/* ---- big pictures: pyramid, tiles, memory ---------------------------------- */
+
+#define NST_MAX_STAGES 12
+
+typedef enum nst_run_mode {
+    NST_RUN_WHOLE = 0,  /* every stage fits in memory as a whole */
+    NST_RUN_TILED = 1,  /* the largest stages run on overlapping tiles */
+    NST_RUN_REFUSED = 2 /* not even tiles fit: nst_transfer_run returns NST_ERR_NOMEM */
+} nst_run_mode;
+
+typedef struct nst_plan {
+    int stages;
+    int stage_width[NST_MAX_STAGES], stage_height[NST_MAX_STAGES];
+    int stage_iterations[NST_MAX_STAGES]; /* sums to params.iterations */
+    int stage_tiled[NST_MAX_STAGES];
+    int tile_width, tile_height; /* window of one tile incl. its overlap (tiled stages) */
+    int tile_margin;             /* overlap on each side that is blended, px */
+    size_t whole_bytes;          /* peak with every stage whole */
+    size_t bytes;                /* peak of the planned run */
+    size_t budget;               /* max_memory in force */
+    nst_run_mode mode;
+} nst_plan;
+
+/* How nst_transfer_run will run with the content and styles given so far
+ * (stage sizes, iterations per stage, tiles) and the memory it needs.
+ * Returns NST_ERR_NOMEM with a message naming both amounts when the run
+ * cannot fit (plan->mode == NST_RUN_REFUSED); the plan is filled either way. */
+nst_status nst_transfer_plan(const nst_transfer *transfer, nst_plan *plan, nst_error *err);
+/* Peak bytes of the planned run (the tiled one when tiling is needed);
+ * 0 without a content picture. */
+size_t nst_transfer_estimate_bytes(const nst_transfer *transfer);
+/* Bytes a run may use by default: MemAvailable of /proc/meminfo minus a margin. */
+size_t nst_default_memory_budget(void);
+/* Parses "4G", "512M", "1.5GiB", "1000000" (bytes); 0 on a malformed text. */
+size_t nst_parse_bytes(const char *text);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,342 @@
+/* The memory plan: what a run needs, decided before anything big is
+ * allocated, so a 24-megapixel picture is tiled or refused with a clear
+ * message instead of dying half-way through.
+ *
+ * Estimates are computed in double (no overflow for absurd sizes): the net's
+ * bytes from nst_net_bytes (or, when it cannot say, every node's activation
+ * and gradient plus the largest im2col workspace); the objective adds the padded
+ * picture, the network input and the input gradient, the content targets and
+ * the style Grams; L-BFGS keeps (2 history + 4) vectors plus one byte per
+ * element, Adam 3 vectors. */
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "nn/model.h"
+#include "transfer/driver.h"
+
+#define FLOAT_BYTES 4.0
+/* Kept free by the default budget: the system, the caller's own pictures. */
+#define DEFAULT_MARGIN_BYTES (512.0 * 1024 * 1024)
+/* Used when /proc/meminfo cannot be read. */
+#define FALLBACK_BUDGET_BYTES (4.0 * 1024 * 1024 * 1024)
+/* Tile windows tried, largest first; the margin is a window / MARGIN_DIVISOR. */
+static const int tile_windows[] = {1536, 1024, 768, 512, 384, 256, 192, 128};
+#define MARGIN_DIVISOR 8
+
+static size_t to_size(double bytes)
+{
+    return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
+}
+
+static double gib(size_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0 * 1024.0);
+}
+
+/* ---- networks ---- */
+
+typedef struct shape {
+    int c, h, w;
+} shape;
+
+/* Deepest node the objective runs; 0 without layers. */
+static int deepest_node(const nst_model *model, const nst_params *p)
+{
+    int deepest = 0;
+    for (int i = 0; i < p->n_content_layers + p->n_style_layers; i++) {
+        const char *name = i < p->n_content_layers ? p->content_layers[i] : p->style_layers[i - p->n_content_layers];
+        int node = nst_model_find_layer(model, name);
+        if (node > deepest)
+            deepest = node;
+    }
+    return deepest;
+}
+
+/* Bytes of an nst_net at h x w up to `last`: the net's own count when it
+ * can give one, else an upper bound (every node's output and gradient kept);
+ * shapes[] receives each node's output shape either way.  A picture too small
+ * for the net costs nothing here (the run reports it). */
+static double net_bytes(const nst_model *model, const nst_params *p, int h, int w, int last, shape *shapes)
+{
+    nst_net_options options = {.pooling = p->pooling, .padding = NST_PAD_REFLECT, .border = NST_DRIVER_BORDER};
+    size_t exact = nst_net_bytes(model, h, w, last, &options);
+    double activations = 0, workspace = 0;
+    for (int i = 0; i <= last; i++) {
+        const nst_node *n = &model->nodes[i];
+        shape *s = &shapes[i];
+        const shape *in = i > 0 ? &shapes[n->inputs[0]] : NULL;
+        switch (n->op) {
+        case NST_OP_INPUT:
+            *s = (shape){3, h, w};
+            break;
+        case NST_OP_CONV: {
+            *s = (shape){n->conv.out_channels, nst_conv_out_size(in->h, n->conv.kernel_h, n->conv.stride, n->conv.pad),
+                         nst_conv_out_size(in->w, n->conv.kernel_w, n->conv.stride, n->conv.pad)};
+            size_t ws = nst_conv2d_workspace_floats(&n->conv, in->h, in->w);
+            if ((double)ws > workspace)
+                workspace = (double)ws;
+            break;
+        }
+        case NST_OP_RELU:
+            *s = *in;
+            break;
+        case NST_OP_MAXPOOL:
+        case NST_OP_AVGPOOL:
+            *s = (shape){in->c, nst_conv_out_size(in->h, n->kernel, n->stride, 0),
+                         nst_conv_out_size(in->w, n->kernel, n->stride, 0)};
+            break;
+        case NST_OP_CONCAT:
+            *s = (shape){in->c + shapes[n->inputs[1]].c, in->h, in->w};
+            break;
+        }
+        if (s->h < 1 || s->w < 1)
+            s->h = s->w = 0;
+        activations += 2.0 * s->c * (double)s->h * s->w; /* output and gradient */
+    }
+    return exact > 0 ? (double)exact : (activations + workspace) * FLOAT_BYTES;
+}
+
+static double weight_bytes(const nst_model *model)
+{
+    double floats = 0;
+    for (int i = 0; i < model->n_nodes; i++) {
+        const nst_conv_desc *d = &model->nodes[i].conv;
+        if (model->nodes[i].op == NST_OP_CONV)
+            floats += (double)d->out_channels * d->in_channels * d->kernel_h * d->kernel_w + d->out_channels;
+    }
+    return floats * FLOAT_BYTES;
+}
+
+/* An objective at h x w: its net on the bordered picture, three planar
+ * copies of that picture, the targets and the Gram scratch. */
+static double objective_bytes(const nst_model *model, const nst_params *p, int h, int w)
+{
+    int border = NST_DRIVER_BORDER;
+    if (border > h - 1)
+        border = h - 1;
+    if (border > w - 1)
+        border = w - 1;
+    int ph = h + 2 * border, pw = w + 2 * border, last = deepest_node(model, p);
+    shape *shapes = calloc((size_t)model->n_nodes, sizeof *shapes);
+    if (!shapes)
+        return INFINITY;
+    double bytes = net_bytes(model, p, ph, pw, last, shapes) + 3.0 * 3.0 * ph * pw * FLOAT_BYTES;
+    double max_c = 0;
+    for (int i = 0; i < p->n_content_layers + p->n_style_layers; i++) {
+        int content = i < p->n_content_layers;
+        int node = nst_model_find_layer(model, content ? p->content_layers[i]
+                                                       : p->style_layers[i - p->n_content_layers]);
+        if (node < 0)
+            continue;
+        const shape *s = &shapes[node];
+        bytes += (content ? (double)s->c * s->h * s->w : (double)s->c * s->c) * FLOAT_BYTES;
+        if (!content && s->c > max_c)
+            max_c = s->c;
+    }
+    free(shapes);
+    return bytes + max_c * max_c * FLOAT_BYTES;
+}
+
+static double optimizer_bytes(const nst_params *p, double n, int history)
+{
+    if (p->optimizer == NST_OPTIM_LBFGS)
+        return (2.0 * history + 4.0) * n * FLOAT_BYTES + n;
+    return 3.0 * n * FLOAT_BYTES;
+}
+
+static double picture_bytes(int w, int h)
+{
+    return 3.0 * w * (double)h * FLOAT_BYTES;
+}
+
+/* Making the style targets of a stage: the resized style pictures cut into
+ * pieces of at most `piece` px (all kept until the Grams are made), one
+ * resized picture at a time and the net of one piece. */
+static double style_target_bytes(const nst_transfer *t, int stage_w, int stage_h, int piece)
+{
+    int longest = stage_w > stage_h ? stage_w : stage_h;
+    int target = (int)lround(longest * t->params.style_scale);
+    double pieces = 0, largest = 0;
+    int max_w = 0, max_h = 0;
+    for (int i = 0; i < t->n_styles || (i == 0 && t->n_styles == 0); i++) {
+        int w, h;
+        /* Before any style is given, assume a square one. */
+        nst_image_fit_size(t->n_styles ? t->styles[i]->width : 1, t->n_styles ? t->styles[i]->height : 1,
+                           target < 1 ? 1 : target, &w, &h);
+        pieces += picture_bytes(w, h);
+        if (picture_bytes(w, h) > largest)
+            largest = picture_bytes(w, h);
+        if (w > max_w)
+            max_w = w > piece ? piece : w;
+        if (h > max_h)
+            max_h = h > piece ? piece : h;
+    }
+    shape *shapes = calloc((size_t)t->model->n_nodes, sizeof *shapes);
+    if (!shapes)
+        return INFINITY;
+    double net = net_bytes(t->model, &t->params, max_h, max_w, deepest_node(t->model, &t->params), shapes);
+    free(shapes);
+    return pieces + 2.0 * largest + net + picture_bytes(max_w, max_h);
+}
+
+/* What lives through the whole run: weights, the transfer's own copies. */
+static double persistent_bytes(const nst_transfer *t)
+{
+    double bytes = weight_bytes(t->model) + picture_bytes(t->content->width, t->content->height);
+    for (int i = 0; i < t->n_styles; i++)
+        bytes += picture_bytes(t->styles[i]->width, t->styles[i]->height);
+    return bytes;
+}
+
+/* Pictures of a stage (content, grey content in luminance mode, preview
+ * frame, x), and the start from the previous stage (its x and colours, one
+ * upsampled picture), which is over before the objective exists. */
+static double stage_picture_bytes(const nst_transfer *t, const nst_plan *plan, int s, double *start_bytes)
+{
+    int w = plan->stage_width[s], h = plan->stage_height[s];
+    double copies = t->params.preserve_colors == NST_COLORS_LUMINANCE ? 4.0 : 3.0;
+    *start_bytes = s > 0 ? 2.0 * picture_bytes(plan->stage_width[s - 1], plan->stage_height[s - 1]) +
+                               picture_bytes(w, h)
+                         : picture_bytes(w, h);
+    return copies * picture_bytes(w, h);
+}
+
+static double whole_stage_bytes(const nst_transfer *t, const nst_plan *plan, int s)
+{
+    int w = plan->stage_width[s], h = plan->stage_height[s];
+    double start, pictures = stage_picture_bytes(t, plan, s, &start);
+    double run = objective_bytes(t->model, &t->params, h, w) +
+                 optimizer_bytes(&t->params, 3.0 * w * h, t->params.lbfgs_history) +
+                 style_target_bytes(t, w, h, w > h ? w : h);
+    return pictures + (run > start ? run : start);
+}
+
+static double tiled_stage_bytes(const nst_transfer *t, const nst_plan *plan, int s, int window)
+{
+    int w = plan->stage_width[s], h = plan->stage_height[s];
+    int ww = window < w ? window : w, wh = window < h ? window : h;
+    int history = t->params.lbfgs_history < NST_TILE_LBFGS_HISTORY ? t->params.lbfgs_history : NST_TILE_LBFGS_HISTORY;
+    double start, pictures = stage_picture_bytes(t, plan, s, &start);
+    double run = objective_bytes(t->model, &t->params, wh, ww) + optimizer_bytes(&t->params, 3.0 * ww * wh, history) +
+                 2.0 * picture_bytes(ww, wh) + style_target_bytes(t, w, h, window);
+    return pictures + (run > start ? run : start);
+}
+
+/* ---- the budget ---- */
+
+size_t nst_default_memory_budget(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    double available = -1;
+    if (f) {
+        char line[256];
+        unsigned long long kib;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+                available = (double)kib * 1024.0;
+                break;
+            }
+        fclose(f);
+    }
+    if (available < 0)
+        return to_size(FALLBACK_BUDGET_BYTES);
+    /* A tenth or 512 MiB, whichever is more, stays free. */
+    double margin = available / 10 > DEFAULT_MARGIN_BYTES ? available / 10 : DEFAULT_MARGIN_BYTES;
+    return available > 2 * margin ? to_size(available - margin) : to_size(available / 2);
+}
+
+size_t nst_parse_bytes(const char *text)
+{
+    if (!text)
+        return 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || !isfinite(v) || v <= 0)
+        return 0;
+    while (isspace((unsigned char)*end))
+        end++;
+    double unit = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': unit = 1024.0; end++; break;
+    case 'M': unit = 1024.0 * 1024; end++; break;
+    case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (unit > 1 && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        return 0;
+    double bytes = v * unit;
+    return bytes < 1 ? 0 : to_size(bytes);
+}
+
+/* ---- the plan ---- */
+
+nst_status nst_memory_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
+{
+    memset(plan, 0, sizeof *plan);
+    if (!t->content)
+        return nst_error_set(err, NST_ERR_INVALID, "no content picture was given");
+    int width, height;
+    nst_transfer_working_size(&t->params, t->content->width, t->content->height, &width, &height);
+    nst_pyramid_stages(&t->params, width, height, plan);
+    plan->budget = t->params.max_memory ? t->params.max_memory : nst_default_memory_budget();
+    double persistent = persistent_bytes(t);
+    double whole_peak = 0, peak = 0, budget = (double)plan->budget;
+    int window = 0;
+    for (int s = 0; s < plan->stages; s++) {
+        int longest = plan->stage_width[s] > plan->stage_height[s] ? plan->stage_width[s] : plan->stage_height[s];
+        double whole = persistent + whole_stage_bytes(t, plan, s);
+        if (whole > whole_peak)
+            whole_peak = whole;
+        int forced = t->params.tile_size > 0 && longest > t->params.tile_size;
+        if (!forced && whole <= budget) {
+            if (whole > peak)
+                peak = whole;
+            continue;
+        }
+        /* The largest window that fits (or the one asked for); every tiled
+         * stage uses the same, the largest stage decides. */
+        double tiled = INFINITY;
+        int first = 0, count = (int)(sizeof tile_windows / sizeof tile_windows[0]);
+        if (t->params.tile_size > 0) {
+            window = t->params.tile_size;
+            tiled = persistent + tiled_stage_bytes(t, plan, s, window);
+        } else {
+            for (first = 0; first < count; first++) {
+                if (window && tile_windows[first] > window)
+                    continue;
+                tiled = persistent + tiled_stage_bytes(t, plan, s, tile_windows[first]);
+                window = tile_windows[first];
+                if (tiled <= budget)
+                    break;
+            }
+        }
+        plan->stage_tiled[s] = 1;
+        if (tiled > peak)
+            peak = tiled;
+    }
+    if (window) {
+        plan->tile_width = plan->tile_height = window;
+        plan->tile_margin = window / MARGIN_DIVISOR;
+    }
+    plan->whole_bytes = to_size(whole_peak);
+    plan->bytes = to_size(peak);
+    plan->mode = window ? NST_RUN_TILED : NST_RUN_WHOLE;
+    if (peak > budget) {
+        plan->mode = NST_RUN_REFUSED;
+        return nst_error_set(err, NST_ERR_NOMEM,
+                             "a %dx%d picture needs %.1f GiB even in %dx%d tiles, %.1f GiB available; "
+                             "lower --size or raise --max-memory",
+                             width, height, gib(plan->bytes), window, window, gib(plan->budget));
+    }
+    return NST_OK;
+}

@@ -1,0 +1,269 @@
+/* The multi-scale pyramid: coarse to fine from ~192 px up to the working
+ * size in steps of at most 2x, each stage starting from the previous result.
+ *
+ * Measured pitfalls (shared/docs/findings.md): a naive pyramid lets the
+ * style erase the content's large structure at the coarse stages, and the
+ * upsampled result has lost the fine texture conv1 measures.  So coarse
+ * stages weigh the content more (alpha x the stage's reduction, capped), and
+ * a stage starts from the content at its own size plus the previous stage's
+ * stylisation (result - content) upsampled: the content's detail is sharp
+ * again and only the style's texture has to be rebuilt. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "color/color.h"
+#include "loss/objective.h"
+#include "transfer/driver.h"
+
+/* Share of the iterations the final stage gets; the coarse ones split the rest. */
+#define FINAL_STAGE_SHARE 0.9
+/* Coarse stages weigh alpha by (final size / stage size), at most this. */
+#define MAX_CONTENT_FACTOR 4.0
+
+static int longest_side(int w, int h)
+{
+    return w > h ? w : h;
+}
+
+void nst_pyramid_stages(const nst_params *p, int width, int height, nst_plan *plan)
+{
+    int longest = longest_side(width, height);
+    int first = p->min_scale_size > 0 ? p->min_scale_size : NST_DEFAULT_MIN_SCALE;
+    int n = p->scales;
+    if (n <= 0) /* automatic: steps of at most 2x */
+        n = longest > first ? 1 + (int)ceil(log((double)longest / first) / log(2.0) - 1e-9) : 1;
+    if (longest <= first)
+        n = 1;
+    if (n > NST_MAX_STAGES)
+        n = NST_MAX_STAGES;
+    int total = p->iterations;
+    /* The coarse stages' share (1e-9: 10 x 0.1 must give 1, not 0.999...). */
+    int coarse = (int)floor(total * (1.0 - FINAL_STAGE_SHARE) + 1e-9);
+    /* Few iterations: the coarsest stages go first, so every stage left gets
+     * at least one and the steps between them stay as planned. */
+    int keep = n;
+    while (keep > 1 && coarse / (keep - 1) < 1)
+        keep--;
+    plan->stages = keep;
+    for (int s = 0; s < keep; s++) {
+        int k = s + n - keep; /* index in the full pyramid */
+        if (k == n - 1) {
+            plan->stage_width[s] = width;
+            plan->stage_height[s] = height;
+        } else {
+            double side = first * pow((double)longest / first, (double)k / (n - 1));
+            nst_image_fit_size(width, height, (int)lround(side), &plan->stage_width[s], &plan->stage_height[s]);
+        }
+    }
+    n = keep;
+    /* The final stage has the most texture to rebuild and sets the result;
+     * the coarse stages only arrange the large structure, cheaply. */
+    int given = 0;
+    for (int s = 0; s < n - 1; s++) {
+        plan->stage_iterations[s] = coarse / (n - 1);
+        given += plan->stage_iterations[s];
+    }
+    plan->stage_iterations[n - 1] = total - given;
+}
+
+/* Splitmix64 noise in [0,1), reproducible from the seed. */
+static void fill_noise(float *x, size_t n, uint64_t seed)
+{
+    uint64_t state = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        x[i] = (float)((z >> 40) / (double)(1ull << 24));
+    }
+}
+
+/* Starting picture of the first stage, planar. */
+static nst_status init_picture(nst_transfer *t, float *x, nst_error *err)
+{
+    if (t->params.init == NST_INIT_NOISE) {
+        fill_noise(x, (size_t)3 * t->width * t->height, t->params.seed);
+        return NST_OK;
+    }
+    if (t->params.init == NST_INIT_STYLE) {
+        nst_image *style = nst_image_resize(t->styles[0], t->width, t->height, err);
+        if (!style)
+            return NST_ERR_NOMEM;
+        if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
+            nst_color_to_luminance(style);
+            nst_color_match_luminance(style, t->stage_colors);
+        }
+        nst_image_to_planar(style, x);
+        nst_image_free(style);
+        return NST_OK;
+    }
+    nst_image_to_planar(t->stage_colors, x);
+    return NST_OK;
+}
+
+/* x = the previous result upsampled; with a content start, only its
+ * stylisation (result - content) is upsampled and added to the sharp content
+ * of this stage.  Resampling clamps to [0,1], so the signed difference
+ * travels as d/2 + 1/2. */
+static nst_status start_from_previous(nst_transfer *t, const float *prev_x, const nst_image *prev_colors,
+                                      float *x, nst_error *err)
+{
+    int keep_content = t->params.init == NST_INIT_CONTENT;
+    nst_image *prev = nst_image_new(prev_colors->width, prev_colors->height, err);
+    if (!prev)
+        return NST_ERR_NOMEM;
+    nst_planar_to_image(prev_x, prev);
+    size_t count = (size_t)3 * prev->width * prev->height;
+    if (keep_content)
+        for (size_t i = 0; i < count; i++)
+            prev->rgb[i] = 0.5f * (prev->rgb[i] - prev_colors->rgb[i]) + 0.5f;
+    nst_image *up = nst_image_resize(prev, t->width, t->height, err);
+    nst_image_free(prev);
+    if (!up)
+        return NST_ERR_NOMEM;
+    count = (size_t)3 * t->width * t->height;
+    if (keep_content) {
+        for (size_t i = 0; i < count; i++) {
+            float v = t->stage_colors->rgb[i] + 2.0f * (up->rgb[i] - 0.5f);
+            up->rgb[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+    }
+    nst_image_to_planar(up, x);
+    nst_image_free(up);
+    return NST_OK;
+}
+
+/* The content (and the grey version the net sees in luminance mode) and the
+ * preview frame at the stage's size. */
+static nst_status prepare_stage_pictures(nst_transfer *t, nst_error *err)
+{
+    t->stage_content = nst_image_resize(t->content, t->width, t->height, err);
+    if (!t->stage_content)
+        return NST_ERR_NOMEM;
+    t->stage_colors = t->stage_content;
+    if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
+        t->stage_colors = nst_image_copy(t->stage_content, err);
+        if (!t->stage_colors)
+            return NST_ERR_NOMEM;
+        nst_color_to_luminance(t->stage_colors);
+    }
+    t->frame = nst_image_new(t->width, t->height, err);
+    return t->frame ? NST_OK : NST_ERR_NOMEM;
+}
+
+static void drop_stage_pictures(nst_transfer *t, nst_image **keep_colors)
+{
+    /* The previous stage's colours are kept for the next stage's start. */
+    *keep_colors = t->stage_colors;
+    if (t->stage_colors != t->stage_content)
+        nst_image_free(t->stage_content);
+    nst_image_free(t->frame);
+    t->stage_content = NULL;
+    t->stage_colors = NULL;
+    t->frame = NULL;
+}
+
+/* A stage in one piece: the objective at the stage's size. */
+static nst_status run_whole_stage(nst_transfer *t, float *x, int iterations, nst_error *err)
+{
+    int piece = longest_side(t->width, t->height);
+    size_t n = (size_t)3 * t->width * t->height;
+    nst_status s = nst_driver_new_objective(t, t->height, t->width, piece, err);
+    float *content = s == NST_OK ? nst_alloc(n * sizeof(float), "the content", err) : NULL;
+    if (s == NST_OK && !content)
+        s = NST_ERR_NOMEM;
+    if (s == NST_OK) {
+        nst_image_to_planar(t->stage_colors, content);
+        s = nst_objective_set_content(t->objective, content, err);
+    }
+    free(content);
+    if (s != NST_OK)
+        return s;
+    if (iterations == 0) {
+        double value;
+        return nst_driver_evaluate(x, NULL, &value, t, err);
+    }
+
+    nst_driver_optimizer o;
+    s = nst_driver_optimizer_init(&o, &t->params, n, t->params.lbfgs_history, err);
+    if (s != NST_OK)
+        return s;
+    for (int i = 1; i <= iterations; i++) {
+        if (nst_driver_cancelled(t, &s, err))
+            break;
+        if (nst_driver_apply_steering(t, piece, &s, err))
+            nst_driver_optimizer_reset(&o);
+        if (s != NST_OK)
+            break;
+        int converged = 0, before = t->iter;
+        t->iter = t->iter_base + i;
+        s = nst_driver_optimizer_step(&o, x, t, &converged, err);
+        if (s != NST_OK || converged)
+            break;
+        if (nst_driver_preview_due(t, before, t->iter))
+            nst_driver_preview(t, x, nst_driver_optimizer_value(&o));
+    }
+    if (s == NST_OK)
+        nst_driver_preview(t, x, nst_driver_optimizer_value(&o));
+    nst_driver_optimizer_free(&o);
+    return s;
+}
+
+nst_status nst_pyramid_run(nst_transfer *t, float **result, nst_error *err)
+{
+    const nst_plan *plan = &t->plan;
+    int final_side = longest_side(plan->stage_width[plan->stages - 1], plan->stage_height[plan->stages - 1]);
+    float *prev_x = NULL, *x = NULL;
+    nst_image *prev_colors = NULL;
+    nst_status s = NST_OK;
+    t->iter_base = 0;
+    for (int stage = 0; stage < plan->stages && s == NST_OK; stage++) {
+        t->stage = stage;
+        t->width = plan->stage_width[stage];
+        t->height = plan->stage_height[stage];
+        t->tile = t->tiles = 0;
+        double factor = (double)final_side / longest_side(t->width, t->height);
+        t->content_factor = factor < MAX_CONTENT_FACTOR ? factor : MAX_CONTENT_FACTOR;
+
+        s = prepare_stage_pictures(t, err);
+        x = s == NST_OK ? nst_alloc((size_t)3 * t->width * t->height * sizeof(float), "the picture", err) : NULL;
+        if (s == NST_OK && !x)
+            s = NST_ERR_NOMEM;
+        if (s == NST_OK)
+            s = prev_x ? start_from_previous(t, prev_x, prev_colors, x, err) : init_picture(t, x, err);
+        free(prev_x);
+        prev_x = NULL;
+        if (prev_colors != t->stage_colors)
+            nst_image_free(prev_colors);
+        prev_colors = NULL;
+        if (s != NST_OK)
+            break;
+
+        int iterations = plan->stage_iterations[stage];
+        if (nst_driver_cancelled(t, &s, err))
+            break;
+        s = plan->stage_tiled[stage] ? nst_tiles_run_stage(t, x, iterations, err)
+                                     : run_whole_stage(t, x, iterations, err);
+        nst_objective_free(t->objective);
+        t->objective = NULL;
+        t->iter_base += iterations;
+        t->iter = t->iter_base;
+        if (s == NST_OK && stage + 1 < plan->stages) {
+            prev_x = x;
+            x = NULL;
+            drop_stage_pictures(t, &prev_colors);
+        }
+    }
+    free(prev_x);
+    if (prev_colors && prev_colors != t->stage_colors)
+        nst_image_free(prev_colors);
+    if (s != NST_OK) {
+        free(x);
+        x = NULL;
+    }
+    *result = x;
+    return s;
+}
