@@ -134,6 +134,30 @@ static double progress_fraction(const nst_progress *p)
     return p->iterations > 0 ? (double)p->iter / p->iterations : 1.0;
 }
 
+/* "Iteration 40 of 300 · stage 2 of 3 (1024×683 px), tile 3 of 6 · about 1.2 GB
+ * of memory": where a long run is, and what the engine's memory plan chose. */
+static char *progress_text(const nst_progress *p)
+{
+    GString *text = g_string_new(NULL);
+    g_string_printf(text, _("Iteration %d of %d"), p->iter, p->iterations);
+    if (p->stages > 1) {
+        g_string_append(text, " · ");
+        g_string_append_printf(text, _("stage %d of %d (%d×%d px)"), p->stage + 1, p->stages, p->stage_width,
+                               p->stage_height);
+    }
+    if (p->tiles > 0) {
+        g_string_append(text, ", ");
+        g_string_append_printf(text, _("tile %d of %d"), p->tile + 1, p->tiles);
+    }
+    if (p->memory_bytes > 0) {
+        char *size = g_format_size(p->memory_bytes);
+        g_string_append(text, " · ");
+        g_string_append_printf(text, _("about %s of memory"), size);
+        g_free(size);
+    }
+    return g_string_free(text, FALSE);
+}
+
 static void on_job_progress(const nst_progress *p, gpointer data)
 {
     Session *s = data;
@@ -141,7 +165,7 @@ static void on_job_progress(const nst_progress *p, gpointer data)
               p->iterations, p->content, p->style, p->tv, p->total, p->seconds);
     gimp_progress_update(progress_fraction(p));
     if (s->dialog != NULL) {
-        char *text = g_strdup_printf(_("Iteration %d of %d"), p->iter, p->iterations);
+        char *text = progress_text(p);
         nst_dialog_set_progress(s->dialog, progress_fraction(p), text);
         g_free(text);
     }

@@ -9,12 +9,19 @@ enum {
     TILE = 4,         /* outputs per tile side */
     PATCH = 6,        /* inputs per tile side */
     POINTS = 36,      /* PATCH x PATCH transformed points: one GEMM each */
-    MIN_CHANNELS = 32, /* below, the GEMMs are too thin to beat im2col (SqueezeNet's 16-channel fires) */
-    /* Smaller planes keep im2col: the saving is small there, and Winograd's
-     * rounding (~1e-5 of a layer's largest output against im2col's ~1e-7)
-     * flips ReLU and max-pool choices in small pictures often enough to move
-     * the gradient by ~1e-2 of its largest element against PyTorch's float64
-     * (tests/model's 48x80 VGG16/VGG19). */
+    /* Below, the GEMMs are too thin to beat im2col (SqueezeNet's 16-channel
+     * fires).  At 64 channels Winograd is about as fast as im2col or a little
+     * slower (one layer, best of 5: 64 ch at 224^2, 33 vs 27 ms; at 128 ch and
+     * more it wins: 112^2, 19 vs 21 ms; 512 ch at 64^2, 66 vs 86 ms), but its
+     * workspace is bounded while im2col's grows with the plane (VGG19's
+     * conv1_2 at 512^2: 600 MB; peak RSS 866 vs 1413 MiB in bench/run.py). */
+    MIN_CHANNELS = 32,
+    /* Smaller planes keep im2col although Winograd is ~1.4x faster there too
+     * (512 ch at 28^2: 12 vs 18 ms): its rounding (~1e-5 of a layer's largest
+     * output against im2col's ~1e-7) flips ReLU and max-pool choices at
+     * near-ties on such coarse planes often enough to move the image gradient
+     * by ~1e-2 (tests/model's 48x80 VGGs against PyTorch), and the time at
+     * stake there is a small part of an evaluation. */
     MIN_PIXELS = 64 * 64,
     SCRATCH_ROWS = 16
 };
