@@ -189,17 +189,6 @@ static nst_status forward_picture(nst_net *net, const float *rgb_planar, float *
     return nst_net_forward(net, input, cancel, err);
 }
 
-/* Mirror index without repeating the edge (torch's 'reflect'); needs n > 1
- * or i == 0. */
-static int reflect_index(int i, int n)
-{
-    if (n == 1)
-        return 0;
-    while (i < 0 || i >= n)
-        i = i < 0 ? -i : 2 * (n - 1) - i;
-    return i;
-}
-
 /* padded [3, h+2b, w+2b] from x [3, h, w]; with add_back, the adjoint:
  * x += fold of padded (a gradient on the padded picture). */
 static void reflect_border(float *x, int h, int w, int b, float *padded, int add_back)
@@ -209,10 +198,10 @@ static void reflect_border(float *x, int h, int w, int b, float *padded, int add
         float *xc = x + (size_t)c * h * w;
         float *pc = padded + (size_t)c * ph * pw;
         for (int y = 0; y < ph; y++) {
-            const size_t row = (size_t)reflect_index(y - b, h) * w;
+            const size_t row = (size_t)nst_padded_source(y - b, h, NST_PAD_REFLECT) * w;
             float *prow = pc + (size_t)y * pw;
             for (int i = 0; i < pw; i++) {
-                size_t k = row + (size_t)reflect_index(i - b, w);
+                size_t k = row + (size_t)nst_padded_source(i - b, w, NST_PAD_REFLECT);
                 if (add_back)
                     xc[k] += prow[i];
                 else

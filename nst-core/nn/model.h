@@ -73,6 +73,11 @@ void nst_net_free(nst_net *net);
  * fail: bad arguments, a picture too small or too large), for memory estimates. */
 size_t nst_net_bytes(const nst_model *model, int height, int width, int last_node,
                      const nst_net_options *options);
+/* Both at once, without allocating a net: *bytes as nst_net_bytes, and
+ * shapes[i] = {c, h, w} of nodes 0..last_node.  NST_ERR_INVALID for a
+ * picture too small for the net, NST_ERR_NOMEM for one too large. */
+nst_status nst_net_plan_shapes(const nst_model *model, int height, int width, int last_node,
+                               const nst_net_options *options, size_t *bytes, int (*shapes)[3], nst_error *err);
 int nst_net_height(const nst_net *net);
 int nst_net_width(const nst_net *net);
 

@@ -292,19 +292,36 @@ static int check_net_args(int height, int width, int last_node, const nst_model 
     return 1;
 }
 
-size_t nst_net_bytes(const nst_model *model, int height, int width, int last_node, const nst_net_options *options)
+nst_status nst_net_plan_shapes(const nst_model *model, int height, int width, int last_node,
+                               const nst_net_options *options, size_t *bytes, int (*shapes)[3], nst_error *err)
 {
-    nst_error err = {0};
-    if (!check_net_args(height, width, last_node, model, &err))
-        return 0;
-    size_t n_nodes = (size_t)last_node + 1, bytes = 0;
+    if (!check_net_args(height, width, last_node, model, err))
+        return err ? err->code : NST_ERR_INVALID;
+    size_t n_nodes = (size_t)last_node + 1;
     net_node *nodes = calloc(n_nodes, sizeof *nodes);
     net_plan plan = {0, 0, calloc(n_nodes, sizeof(size_t))};
-    if (nodes && plan.slot_floats && plan_net(model, height, width, last_node, options, nodes, &plan, &err) == NST_OK)
-        bytes = plan_bytes(nodes, (int)n_nodes, &plan);
+    nst_status s = nodes && plan.slot_floats
+                       ? plan_net(model, height, width, last_node, options, nodes, &plan, err)
+                       : nst_error_set(err, NST_ERR_NOMEM, "out of memory planning the network");
+    if (s == NST_OK) {
+        if (bytes)
+            *bytes = plan_bytes(nodes, (int)n_nodes, &plan);
+        for (size_t i = 0; shapes && i < n_nodes; i++) {
+            shapes[i][0] = nodes[i].c;
+            shapes[i][1] = nodes[i].h;
+            shapes[i][2] = nodes[i].w;
+        }
+    }
     free(nodes);
     free(plan.slot_floats);
-    return bytes;
+    return s;
+}
+
+size_t nst_net_bytes(const nst_model *model, int height, int width, int last_node, const nst_net_options *options)
+{
+    size_t bytes = 0;
+    nst_error err = {0};
+    return nst_net_plan_shapes(model, height, width, last_node, options, &bytes, NULL, &err) == NST_OK ? bytes : 0;
 }
 
 nst_net *nst_net_new(const nst_model *model, int height, int width, int last_node,

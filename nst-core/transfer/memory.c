@@ -3,8 +3,7 @@
  * message instead of dying half-way through.
  *
  * Estimates are computed in double (no overflow for absurd sizes): the net's
- * bytes from nst_net_bytes (or, when it cannot say, every node's activation
- * and gradient plus the largest im2col workspace); the objective adds the padded
+ * bytes and layer shapes from nst_net_plan_shapes; the objective adds the padded
  * picture, the network input and the input gradient, the content targets and
  * the style Grams; L-BFGS keeps (2 history + 4) vectors plus one byte per
  * element, Adam 3 vectors. */
@@ -40,10 +39,6 @@ static double gib(size_t bytes)
 
 /* ---- networks ---- */
 
-typedef struct shape {
-    int c, h, w;
-} shape;
-
 /* Deepest node the objective runs; 0 without layers. */
 static int deepest_node(const nst_model *model, const nst_params *p)
 {
@@ -57,48 +52,17 @@ static int deepest_node(const nst_model *model, const nst_params *p)
     return deepest;
 }
 
-/* Bytes of an nst_net at h x w up to `last`: the net's own count when it
- * can give one, else an upper bound (every node's output and gradient kept);
- * shapes[] receives each node's output shape either way.  A picture too small
- * for the net costs nothing here (the run reports it). */
-static double net_bytes(const nst_model *model, const nst_params *p, int h, int w, int last, shape *shapes)
+/* Bytes of an nst_net at h x w up to `last`, with each node's output shape
+ * in shapes[] ({c, h, w}) when not NULL.  A picture too small for the net costs nothing
+ * here (the run reports it); one too large cannot be planned: infinite. */
+static double net_bytes(const nst_model *model, const nst_params *p, int h, int w, int last, int (*shapes)[3])
 {
     nst_net_options options = {.pooling = p->pooling, .padding = NST_PAD_REFLECT, .border = NST_DRIVER_BORDER};
-    size_t exact = nst_net_bytes(model, h, w, last, &options);
-    double activations = 0, workspace = 0;
-    for (int i = 0; i <= last; i++) {
-        const nst_node *n = &model->nodes[i];
-        shape *s = &shapes[i];
-        const shape *in = i > 0 ? &shapes[n->inputs[0]] : NULL;
-        switch (n->op) {
-        case NST_OP_INPUT:
-            *s = (shape){3, h, w};
-            break;
-        case NST_OP_CONV: {
-            *s = (shape){n->conv.out_channels, nst_conv_out_size(in->h, n->conv.kernel_h, n->conv.stride, n->conv.pad),
-                         nst_conv_out_size(in->w, n->conv.kernel_w, n->conv.stride, n->conv.pad)};
-            size_t ws = nst_conv2d_workspace_floats(&n->conv, in->h, in->w);
-            if ((double)ws > workspace)
-                workspace = (double)ws;
-            break;
-        }
-        case NST_OP_RELU:
-            *s = *in;
-            break;
-        case NST_OP_MAXPOOL:
-        case NST_OP_AVGPOOL:
-            *s = (shape){in->c, nst_conv_out_size(in->h, n->kernel, n->stride, 0),
-                         nst_conv_out_size(in->w, n->kernel, n->stride, 0)};
-            break;
-        case NST_OP_CONCAT:
-            *s = (shape){in->c + shapes[n->inputs[1]].c, in->h, in->w};
-            break;
-        }
-        if (s->h < 1 || s->w < 1)
-            s->h = s->w = 0;
-        activations += 2.0 * s->c * (double)s->h * s->w; /* output and gradient */
-    }
-    return exact > 0 ? (double)exact : (activations + workspace) * FLOAT_BYTES;
+    size_t bytes = 0;
+    nst_status s = nst_net_plan_shapes(model, h, w, last, &options, &bytes, shapes, NULL);
+    if (s == NST_ERR_NOMEM)
+        return INFINITY;
+    return s == NST_OK ? (double)bytes : 0.0;
 }
 
 static double weight_bytes(const nst_model *model)
@@ -122,7 +86,7 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
     if (border > w - 1)
         border = w - 1;
     int ph = h + 2 * border, pw = w + 2 * border, last = deepest_node(model, p);
-    shape *shapes = calloc((size_t)model->n_nodes, sizeof *shapes);
+    int(*shapes)[3] = calloc((size_t)model->n_nodes, sizeof *shapes);
     if (!shapes)
         return INFINITY;
     double bytes = net_bytes(model, p, ph, pw, last, shapes) + 3.0 * 3.0 * ph * pw * FLOAT_BYTES;
@@ -133,10 +97,10 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
                                                        : p->style_layers[i - p->n_content_layers]);
         if (node < 0)
             continue;
-        const shape *s = &shapes[node];
-        bytes += (content ? (double)s->c * s->h * s->w : (double)s->c * s->c) * FLOAT_BYTES;
-        if (!content && s->c > max_c)
-            max_c = s->c;
+        double c = shapes[node][0], hw = (double)shapes[node][1] * shapes[node][2];
+        bytes += (content ? c * hw : c * c) * FLOAT_BYTES;
+        if (!content && c > max_c)
+            max_c = c;
     }
     free(shapes);
     return bytes + max_c * max_c * FLOAT_BYTES;
@@ -176,11 +140,7 @@ static double style_target_bytes(const nst_transfer *t, int stage_w, int stage_h
         if (h > max_h)
             max_h = h > piece ? piece : h;
     }
-    shape *shapes = calloc((size_t)t->model->n_nodes, sizeof *shapes);
-    if (!shapes)
-        return INFINITY;
-    double net = net_bytes(t->model, &t->params, max_h, max_w, deepest_node(t->model, &t->params), shapes);
-    free(shapes);
+    double net = net_bytes(t->model, &t->params, max_h, max_w, deepest_node(t->model, &t->params), NULL);
     return pieces + 2.0 * largest + net + picture_bytes(max_w, max_h);
 }
 
