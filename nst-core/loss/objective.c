@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/parallel.h"
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -35,7 +36,7 @@ struct nst_objective {
     int border;    /* reflect padding around the picture, px */
     float *padded; /* the picture with its border, [3, H+2b, W+2b] */
     float *input;  /* the normalised padded picture fed to the net */
-    float *gram;   /* scratch: the current Gram [c, c] of the widest style layer */
+    float *gram;   /* scratch: the current Gram of the widest style layer, per worker */
     float *grad_input;
 };
 
@@ -142,7 +143,7 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
             max_c = t->c;
     }
     size_t plane = (size_t)(height + 2 * obj->border) * (width + 2 * obj->border);
-    obj->gram = nst_alloc_zero((size_t)max_c * max_c, sizeof(float), "a Gram matrix", err);
+    obj->gram = nst_alloc_zero(nst_objective_gram_floats(max_c), sizeof(float), "Gram matrices", err);
     obj->padded = nst_alloc_zero(3 * plane, sizeof(float), "the padded picture", err);
     obj->input = nst_alloc_zero(3 * plane, sizeof(float), "the network input", err);
     obj->grad_input = nst_alloc_zero(3 * plane, sizeof(float), "the input gradient", err);
@@ -236,13 +237,65 @@ nst_status nst_objective_set_content(nst_objective *obj, const float *rgb_planar
     return NST_OK;
 }
 
-/* gram = A A^T for A [c, hw] (both triangles filled). */
+/* Grams are summed over parts of the hw columns, one part per worker, each
+ * into its own [c, c] slice of the scratch (nst_objective_gram_floats). */
+typedef struct gram_job {
+    const float *a;
+    int c, hw, parts;
+    float *gram;         /* the scratch: part p's sum at p c^2 */
+    float scale; /* gradient: grad += scale D A, D in gram */
+    float *grad;
+} gram_job;
+
+static void gram_part(void *ctx, int part, int worker)
+{
+    (void)worker;
+    const gram_job *job = ctx;
+    int k0, k1;
+    nst_parallel_range(job->hw, job->parts, part, &k0, &k1);
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, job->c, k1 - k0, 1.0f, job->a + k0, job->hw, 0.0f,
+                job->gram + (size_t)part * job->c * job->c, job->c);
+}
+
+/* Parts of at least this many columns: below, threads cost more than they save. */
+enum { GRAM_MIN_COLUMNS = 256 };
+
+static int gram_parts(int hw)
+{
+    int parts = nst_parallel_workers(), most = hw / GRAM_MIN_COLUMNS;
+    return parts < most ? parts : (most > 0 ? most : 1);
+}
+
+size_t nst_objective_gram_floats(int max_c)
+{
+    return (size_t)max_c * max_c * (size_t)nst_parallel_max_workers();
+}
+
+/* gram = A A^T for A [c, hw] (both triangles filled); gram holds
+ * nst_objective_gram_floats(c). */
 static void gram_matrix(const float *a, int c, int hw, float *gram)
 {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, c, hw, 1.0f, a, hw, 0.0f, gram, c);
+    gram_job job = {a, c, hw, gram_parts(hw), gram, 0.0f, NULL};
+    nst_parallel_for(job.parts, gram_part, &job);
+    size_t cc = (size_t)c * c;
+    for (int p = 1; p < job.parts; p++)
+        for (int i = 0; i < c; i++)
+            for (int j = i; j < c; j++)
+                gram[(size_t)i * c + j] += gram[p * cc + (size_t)i * c + j];
     for (int i = 0; i < c; i++)
         for (int j = 0; j < i; j++)
             gram[(size_t)i * c + j] = gram[(size_t)j * c + i];
+}
+
+/* grad[:, part] += scale * D A[:, part] for the symmetric D in job->gram. */
+static void gram_gradient_part(void *ctx, int part, int worker)
+{
+    (void)worker;
+    const gram_job *job = ctx;
+    int k0, k1;
+    nst_parallel_range(job->hw, job->parts, part, &k0, &k1);
+    cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, job->c, k1 - k0, job->scale, job->gram, job->c, job->a + k0,
+                job->hw, 1.0f, job->grad + k0, job->hw);
 }
 
 nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *const *rgb_planar,
@@ -327,7 +380,8 @@ static double style_term(const layer_term *t, const float *a, float *gram, float
     }
     if (grad) {
         float g = (float)(coeff * t->weight * 4.0 / norm);
-        cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, t->c, t->hw, g, gram, t->c, a, t->hw, 1.0f, grad, t->hw);
+        gram_job job = {a, t->c, t->hw, gram_parts(t->hw), gram, g, grad};
+        nst_parallel_for(job.parts, gram_gradient_part, &job);
     }
     return sum / norm;
 }

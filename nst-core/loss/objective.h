@@ -48,6 +48,10 @@ void nst_objective_set_weights(nst_objective *obj, double alpha, double beta, do
 nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, nst_losses *out,
                               nst_error *err);
 
+/* Floats of Gram scratch for style layers of at most max_c channels (the
+ * memory plan counts it). */
+size_t nst_objective_gram_floats(int max_c);
+
 /* Helpers shared with tests: ImageNet normalisation of planar RGB. */
 void nst_normalize_imagenet(const float *rgb_planar, int height, int width, float *out);
 /* Interleaved HWC image <-> planar CHW. */

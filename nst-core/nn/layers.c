@@ -1,6 +1,7 @@
 #include "nn/layers.h"
 
 #include "base/error.h"
+#include "base/parallel.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -21,21 +22,6 @@ int nst_conv_out_size(int in, int kernel, int stride, int pad)
 static int conv_is_pointwise(const nst_conv_desc *d)
 {
     return d->kernel_h == 1 && d->kernel_w == 1 && d->stride == 1 && d->pad == 0;
-}
-
-/* Returns SIZE_MAX when the size does not fit, so the caller's allocation fails. */
-size_t nst_conv2d_workspace_floats(const nst_conv_desc *d, int in_h, int in_w)
-{
-    if (conv_is_pointwise(d))
-        return 0;
-    size_t out_h = (size_t)nst_conv_out_size(in_h, d->kernel_h, d->stride, d->pad);
-    size_t out_w = (size_t)nst_conv_out_size(in_w, d->kernel_w, d->stride, d->pad);
-    size_t taps, rows, pixels, total;
-    if (!nst_size_mul((size_t)d->kernel_h, (size_t)d->kernel_w, &taps) ||
-        !nst_size_mul(taps, (size_t)d->in_channels, &rows) || !nst_size_mul(out_h, out_w, &pixels) ||
-        !nst_size_mul(rows, pixels, &total))
-        return SIZE_MAX;
-    return total;
 }
 
 /* Where padded coordinate i (may be outside [0, len)) reads from, or -1 for a
@@ -140,18 +126,19 @@ static void scatter_row(const float *src, int in_w, float *dst, int out_w, int s
     scatter_padded_columns(src, in_w, dst, t.hi, out_w, stride, t.offset, mode);
 }
 
-/* col[(c, ki, kj), (oy, ox)] = padded x[c, oy*s - pad + ki, ox*s - pad + kj]. */
-static void im2col(const nst_conv_desc *d, int in_h, int in_w, int out_h, int out_w, const float *x,
+/* col[(c, ki, kj), (oy - oy0, ox)] = padded x[c, oy*s - pad + ki, ox*s - pad + kj]
+ * for output rows oy0 <= oy < oy1. */
+static void im2col(const nst_conv_desc *d, int in_h, int in_w, int out_w, int oy0, int oy1, const float *x,
                    float *col)
 {
-    size_t plane = (size_t)in_h * in_w, pixels = (size_t)out_h * out_w;
+    size_t plane = (size_t)in_h * in_w, pixels = (size_t)(oy1 - oy0) * out_w;
     for (int c = 0; c < d->in_channels; c++) {
         const float *xc = x + c * plane;
         for (int ki = 0; ki < d->kernel_h; ki++) {
             for (int kj = 0; kj < d->kernel_w; kj++) {
                 tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
                 float *dst = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
-                for (int oy = 0; oy < out_h; oy++, dst += out_w) {
+                for (int oy = oy0; oy < oy1; oy++, dst += out_w) {
                     int iy = nst_padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
                     if (iy < 0)
                         memset(dst, 0, (size_t)out_w * sizeof *dst);
@@ -163,18 +150,18 @@ static void im2col(const nst_conv_desc *d, int in_h, int in_w, int out_h, int ou
     }
 }
 
-/* dx += adjoint of im2col applied to col. */
-static void col2im_add(const nst_conv_desc *d, int in_h, int in_w, int out_h, int out_w, const float *col,
+/* dx += adjoint of im2col applied to col (output rows oy0 .. oy1 - 1). */
+static void col2im_add(const nst_conv_desc *d, int in_h, int in_w, int out_w, int oy0, int oy1, const float *col,
                        float *dx)
 {
-    size_t plane = (size_t)in_h * in_w, pixels = (size_t)out_h * out_w;
+    size_t plane = (size_t)in_h * in_w, pixels = (size_t)(oy1 - oy0) * out_w;
     for (int c = 0; c < d->in_channels; c++) {
         float *dxc = dx + c * plane;
         for (int ki = 0; ki < d->kernel_h; ki++) {
             for (int kj = 0; kj < d->kernel_w; kj++) {
                 tap_columns t = tap_columns_for(kj, d->pad, d->stride, in_w, out_w);
                 const float *src = col + (((size_t)c * d->kernel_h + ki) * d->kernel_w + kj) * pixels;
-                for (int oy = 0; oy < out_h; oy++, src += out_w) {
+                for (int oy = oy0; oy < oy1; oy++, src += out_w) {
                     int iy = nst_padded_source(oy * d->stride - d->pad + ki, in_h, d->pad_mode);
                     if (iy >= 0)
                         scatter_row(src, in_w, dxc + (size_t)iy * in_w, out_w, d->stride, t, d->pad_mode);
@@ -184,70 +171,148 @@ static void col2im_add(const nst_conv_desc *d, int in_h, int in_w, int out_h, in
     }
 }
 
-/* GEMM view of one image: y[out_c, pixels] = W[out_c, taps] * col[taps, pixels]. */
+/* GEMM view of one image: y[out_c, pixels] = W[out_c, taps] * col[taps, pixels],
+ * computed in blocks of output rows, one block per task, each worker with its
+ * own im2col slab (a pointwise conv reads x directly). */
 typedef struct conv_geometry {
     int out_h, out_w, pixels, taps;
     size_t x_image, y_image;
     int pointwise;
+    int n_blocks;         /* block i holds output rows nst_parallel_range(out_h, n_blocks, i) */
+    size_t worker_floats; /* one worker's im2col slab */
 } conv_geometry;
 
+/* An im2col slab stays near this many floats (8 MB). */
+static const size_t im2col_budget_floats = (size_t)2 << 20;
+
+/* worker_floats is SIZE_MAX when the sizes overflow. */
 static conv_geometry conv_geometry_for(const nst_conv_desc *d, int in_h, int in_w)
 {
-    conv_geometry g;
+    conv_geometry g = {0};
+    g.worker_floats = SIZE_MAX;
+    size_t taps, row;
+    if (!nst_size_mul((size_t)d->in_channels, (size_t)d->kernel_h * (size_t)d->kernel_w, &taps) || taps > INT_MAX)
+        return g;
     g.out_h = nst_conv_out_size(in_h, d->kernel_h, d->stride, d->pad);
     g.out_w = nst_conv_out_size(in_w, d->kernel_w, d->stride, d->pad);
     g.pixels = g.out_h * g.out_w;
-    g.taps = d->in_channels * d->kernel_h * d->kernel_w;
+    g.taps = (int)taps;
     g.x_image = (size_t)d->in_channels * in_h * in_w;
     g.y_image = (size_t)d->out_channels * g.pixels;
     g.pointwise = conv_is_pointwise(d);
+    if (!nst_size_mul(taps, (size_t)(g.out_w > 0 ? g.out_w : 1), &row))
+        return g;
+    size_t rows = im2col_budget_floats / row > 0 ? im2col_budget_floats / row : 1;
+    /* Enough blocks for every worker in both halves of the alternating
+     * backward, each at least kernel_h rows so that blocks two apart never
+     * touch the same input row. */
+    size_t rounding = 2 * (size_t)nst_parallel_max_workers();
+    size_t blocks = ((g.out_h + rows - 1) / rows + rounding - 1) / rounding * rounding;
+    size_t most = g.pointwise ? (size_t)g.out_h : (size_t)g.out_h / (size_t)d->kernel_h;
+    g.n_blocks = blocks < most ? (int)blocks : (most > 0 ? (int)most : 1);
+    size_t block_rows = (g.out_h + (size_t)g.n_blocks - 1) / (size_t)g.n_blocks;
+    if (g.pointwise)
+        g.worker_floats = 0;
+    else if (!nst_size_mul(row, block_rows, &g.worker_floats))
+        g.worker_floats = SIZE_MAX;
     return g;
+}
+
+/* Returns SIZE_MAX when the size does not fit, so the caller's allocation fails. */
+size_t nst_conv2d_workspace_floats(const nst_conv_desc *d, int in_h, int in_w)
+{
+    conv_geometry g = conv_geometry_for(d, in_h, in_w);
+    size_t total;
+    if (g.worker_floats == SIZE_MAX || !nst_size_mul(g.worker_floats, (size_t)nst_parallel_max_workers(), &total))
+        return SIZE_MAX;
+    return total;
+}
+
+typedef struct conv_job {
+    const nst_conv_desc *d;
+    conv_geometry g;
+    int in_h, in_w;
+    const float *x, *weight, *bias; /* backward: x is dy */
+    float *y;                       /* backward: dx */
+    float *workspace;
+} conv_job;
+
+static void conv_forward_block(void *ctx, int block, int worker)
+{
+    const conv_job *job = ctx;
+    const conv_geometry *g = &job->g;
+    int oy0, oy1;
+    nst_parallel_range(g->out_h, g->n_blocks, block, &oy0, &oy1);
+    int n = (oy1 - oy0) * g->out_w;
+    if (n == 0)
+        return;
+    float *y = job->y + (size_t)oy0 * g->out_w;
+    if (job->bias)
+        for (int oc = 0; oc < job->d->out_channels; oc++)
+            for (int p = 0; p < n; p++)
+                y[(size_t)oc * g->pixels + p] = job->bias[oc];
+    const float *operand = job->x + (size_t)oy0 * g->out_w;
+    int ld = g->pixels;
+    if (!g->pointwise) {
+        float *col = job->workspace + (size_t)worker * g->worker_floats;
+        im2col(job->d, job->in_h, job->in_w, g->out_w, oy0, oy1, job->x, col);
+        operand = col, ld = n;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, job->d->out_channels, n, g->taps, 1.0f, job->weight,
+                g->taps, operand, ld, job->bias ? 1.0f : 0.0f, y, g->pixels);
+}
+
+/* dcol[taps, block] = W^T[taps, out_c] * dy[out_c, block], folded back into
+ * dx; a pointwise conv accumulates straight into dx. */
+static void conv_backward_block(void *ctx, int block, int worker)
+{
+    const conv_job *job = ctx;
+    const conv_geometry *g = &job->g;
+    int oy0, oy1;
+    nst_parallel_range(g->out_h, g->n_blocks, block, &oy0, &oy1);
+    int n = (oy1 - oy0) * g->out_w;
+    if (n == 0)
+        return;
+    const float *dy = job->x + (size_t)oy0 * g->out_w;
+    if (g->pointwise) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->taps, n, job->d->out_channels, 1.0f, job->weight,
+                    g->taps, dy, g->pixels, 1.0f, job->y + (size_t)oy0 * g->out_w, g->pixels);
+        return;
+    }
+    float *dcol = job->workspace + (size_t)worker * g->worker_floats;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->taps, n, job->d->out_channels, 1.0f, job->weight,
+                g->taps, dy, g->pixels, 0.0f, dcol, n);
+    col2im_add(job->d, job->in_h, job->in_w, g->out_w, oy0, oy1, dcol, job->y);
 }
 
 void nst_conv2d_forward(const nst_conv_desc *d, int n, int in_h, int in_w, const float *x,
                         const float *weight, const float *bias, float *y, float *workspace)
 {
-    conv_geometry g = conv_geometry_for(d, in_h, in_w);
-    if (g.pixels == 0) /* BLAS rejects a zero leading dimension */
+    conv_job job = {d, conv_geometry_for(d, in_h, in_w), in_h, in_w, NULL, weight, bias, NULL, workspace};
+    if (job.g.pixels == 0) /* BLAS rejects a zero leading dimension */
         return;
-
     for (int b = 0; b < n; b++) {
-        const float *xb = x + b * g.x_image;
-        float *yb = y + b * g.y_image;
-        if (bias) {
-            for (int oc = 0; oc < d->out_channels; oc++) {
-                float *row = yb + (size_t)oc * g.pixels;
-                for (int p = 0; p < g.pixels; p++)
-                    row[p] = bias[oc];
-            }
-        }
-        const float *operand = xb;
-        if (!g.pointwise) {
-            im2col(d, in_h, in_w, g.out_h, g.out_w, xb, workspace);
-            operand = workspace;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->out_channels, g.pixels, g.taps, 1.0f, weight,
-                    g.taps, operand, g.pixels, bias ? 1.0f : 0.0f, yb, g.pixels);
+        job.x = x + b * job.g.x_image;
+        job.y = y + b * job.g.y_image;
+        nst_parallel_for(job.g.n_blocks, conv_forward_block, &job);
     }
 }
 
 void nst_conv2d_backward_input(const nst_conv_desc *d, int n, int in_h, int in_w, const float *dy,
                                const float *weight, float *dx, float *workspace)
 {
-    conv_geometry g = conv_geometry_for(d, in_h, in_w);
-    if (g.pixels == 0) /* BLAS rejects a zero leading dimension */
+    conv_job job = {d, conv_geometry_for(d, in_h, in_w), in_h, in_w, NULL, weight, NULL, NULL, workspace};
+    if (job.g.pixels == 0) /* BLAS rejects a zero leading dimension */
         return;
-
     for (int b = 0; b < n; b++) {
-        const float *dyb = dy + b * g.y_image;
-        float *dxb = dx + b * g.x_image;
-        /* dcol[taps, pixels] = W^T[taps, out_c] * dy[out_c, pixels]; pointwise
-         * convs accumulate straight into dx. */
-        float *dcol = g.pointwise ? dxb : workspace;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.taps, g.pixels, d->out_channels, 1.0f, weight,
-                    g.taps, dyb, g.pixels, g.pointwise ? 1.0f : 0.0f, dcol, g.pixels);
-        if (!g.pointwise)
-            col2im_add(d, in_h, in_w, g.out_h, g.out_w, dcol, dxb);
+        job.x = dy + b * job.g.y_image;
+        job.y = dx + b * job.g.x_image;
+        /* blocks of a pointwise conv write disjoint rows of dx; others share
+         * input rows with their neighbours */
+        if (job.g.pointwise)
+            nst_parallel_for(job.g.n_blocks, conv_backward_block, &job);
+        else
+            nst_parallel_for_alternating(job.g.n_blocks, conv_backward_block, &job);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/parallel.h"
 
 enum {
     TILE = 4,         /* outputs per tile side */
@@ -44,51 +45,78 @@ static void g_apply(const float *in, int is, float *out, int os)
     out[5 * os] = g2;
 }
 
-/* out[6] = B^T in[6] */
-static void bt_apply(const float *in, int is, float *out, int os)
+/* The other four transforms run element-wise along whole rows (one column
+ * of tiles per element), so that the compiler vectorises them; they are
+ * compiled for AVX2 and AVX-512 too and picked at load time.  Same rounding
+ * in every clone: ISO C mode keeps a*b+c unfused. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define ROW_KERNEL __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+#endif
+#endif
+#ifndef ROW_KERNEL
+#define ROW_KERNEL
+#endif
+
+/* o_k[p] = (B^T d[p])_k, p < n */
+ROW_KERNEL static void bt_rows(int n, const float *restrict d0, const float *restrict d1, const float *restrict d2,
+                               const float *restrict d3, const float *restrict d4, const float *restrict d5,
+                               float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                               float *restrict o4, float *restrict o5)
 {
-    float d0 = in[0], d1 = in[is], d2 = in[2 * is], d3 = in[3 * is], d4 = in[4 * is], d5 = in[5 * is];
-    out[0] = 4.0f * d0 - 5.0f * d2 + d4;
-    out[os] = -4.0f * (d1 + d2) + d3 + d4;
-    out[2 * os] = 4.0f * (d1 - d2) - d3 + d4;
-    out[3 * os] = 2.0f * (d3 - d1) - d2 + d4;
-    out[4 * os] = 2.0f * (d1 - d3) - d2 + d4;
-    out[5 * os] = 4.0f * d1 - 5.0f * d3 + d5;
+    for (int p = 0; p < n; p++) {
+        o0[p] = 4.0f * d0[p] - 5.0f * d2[p] + d4[p];
+        o1[p] = -4.0f * (d1[p] + d2[p]) + d3[p] + d4[p];
+        o2[p] = 4.0f * (d1[p] - d2[p]) - d3[p] + d4[p];
+        o3[p] = 2.0f * (d3[p] - d1[p]) - d2[p] + d4[p];
+        o4[p] = 2.0f * (d1[p] - d3[p]) - d2[p] + d4[p];
+        o5[p] = 4.0f * d1[p] - 5.0f * d3[p] + d5[p];
+    }
 }
 
-/* out[6] = B in[6], the adjoint of bt_apply */
-static void b_apply(const float *in, int is, float *out, int os)
+/* o_k[p] = (B u[p])_k, the adjoint of bt_rows */
+ROW_KERNEL static void b_rows(int n, const float *restrict u0, const float *restrict u1, const float *restrict u2,
+                              const float *restrict u3, const float *restrict u4, const float *restrict u5,
+                              float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3,
+                              float *restrict o4, float *restrict o5)
 {
-    float u0 = in[0], u1 = in[is], u2 = in[2 * is], u3 = in[3 * is], u4 = in[4 * is], u5 = in[5 * is];
-    out[0] = 4.0f * u0;
-    out[os] = 4.0f * (u2 - u1) + 2.0f * (u4 - u3) + 4.0f * u5;
-    out[2 * os] = -5.0f * u0 - 4.0f * (u1 + u2) - u3 - u4;
-    out[3 * os] = u1 - u2 + 2.0f * (u3 - u4) - 5.0f * u5;
-    out[4 * os] = u0 + u1 + u2 + u3 + u4;
-    out[5 * os] = u5;
+    for (int p = 0; p < n; p++) {
+        o0[p] = 4.0f * u0[p];
+        o1[p] = 4.0f * (u2[p] - u1[p]) + 2.0f * (u4[p] - u3[p]) + 4.0f * u5[p];
+        o2[p] = -5.0f * u0[p] - 4.0f * (u1[p] + u2[p]) - u3[p] - u4[p];
+        o3[p] = u1[p] - u2[p] + 2.0f * (u3[p] - u4[p]) - 5.0f * u5[p];
+        o4[p] = u0[p] + u1[p] + u2[p] + u3[p] + u4[p];
+        o5[p] = u5[p];
+    }
 }
 
-/* out[4] = A^T in[6] */
-static void at_apply(const float *in, int is, float *out, int os)
+/* o_k[p] = (A^T m[p])_k */
+ROW_KERNEL static void at_rows(int n, const float *restrict m0, const float *restrict m1, const float *restrict m2,
+                               const float *restrict m3, const float *restrict m4, const float *restrict m5,
+                               float *restrict o0, float *restrict o1, float *restrict o2, float *restrict o3)
 {
-    float m0 = in[0], m1 = in[is], m2 = in[2 * is], m3 = in[3 * is], m4 = in[4 * is], m5 = in[5 * is];
-    float s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
-    out[0] = m0 + s12 + s34;
-    out[os] = d12 + 2.0f * d34;
-    out[2 * os] = s12 + 4.0f * s34;
-    out[3 * os] = d12 + 8.0f * d34 + m5;
+    for (int p = 0; p < n; p++) {
+        float s12 = m1[p] + m2[p], d12 = m1[p] - m2[p], s34 = m3[p] + m4[p], d34 = m3[p] - m4[p];
+        o0[p] = m0[p] + s12 + s34;
+        o1[p] = d12 + 2.0f * d34;
+        o2[p] = s12 + 4.0f * s34;
+        o3[p] = d12 + 8.0f * d34 + m5[p];
+    }
 }
 
-/* out[6] = A in[4], the adjoint of at_apply */
-static void a_apply(const float *in, int is, float *out, int os)
+/* o_k[p] = (A v[p])_k, the adjoint of at_rows */
+ROW_KERNEL static void a_rows(int n, const float *restrict v0, const float *restrict v1, const float *restrict v2,
+                              const float *restrict v3, float *restrict o0, float *restrict o1, float *restrict o2,
+                              float *restrict o3, float *restrict o4, float *restrict o5)
 {
-    float v0 = in[0], v1 = in[is], v2 = in[2 * is], v3 = in[3 * is];
-    out[0] = v0;
-    out[os] = v0 + v1 + v2 + v3;
-    out[2 * os] = v0 - v1 + v2 - v3;
-    out[3 * os] = v0 + 2.0f * v1 + 4.0f * v2 + 8.0f * v3;
-    out[4 * os] = v0 - 2.0f * v1 + 4.0f * v2 - 8.0f * v3;
-    out[5 * os] = v3;
+    for (int p = 0; p < n; p++) {
+        o0[p] = v0[p];
+        o1[p] = v0[p] + v1[p] + v2[p] + v3[p];
+        o2[p] = v0[p] - v1[p] + v2[p] - v3[p];
+        o3[p] = v0[p] + 2.0f * v1[p] + 4.0f * v2[p] + 8.0f * v3[p];
+        o4[p] = v0[p] - 2.0f * v1[p] + 4.0f * v2[p] - 8.0f * v3[p];
+        o5[p] = v3[p];
+    }
 }
 
 int nst_winograd_computes(const nst_conv_desc *d)
@@ -126,15 +154,16 @@ void nst_winograd_transform_weights(const nst_conv_desc *d, const float *weight,
     }
 }
 
-/* ---- tiling: 4x4 output tiles, chunks of whole tile rows ---- */
+/* ---- tiling: 4x4 output tiles, chunks of whole tile rows, one chunk per task ---- */
 
 typedef struct tiling {
     int in_h, in_w, out_h, out_w, pad, in_c, out_c;
     nst_padding mode;
     int tiles_w, tile_rows;
-    int rows_per_chunk;
-    int chunk;      /* tiles per chunk: the GEMMs' N and the row length of V and M */
+    int n_chunks;   /* chunk i holds tile rows nst_parallel_range(tile_rows, n_chunks, i) */
+    int chunk;      /* most tiles in a chunk: the row length of V and M */
     int row_floats; /* length of one scratch row: TILE * tiles_w + 2 */
+    size_t worker_floats; /* one worker's V, M and scratch rows */
 } tiling;
 
 static tiling tiling_for(const nst_conv_desc *d, int in_h, int in_w)
@@ -150,20 +179,27 @@ static tiling tiling_for(const nst_conv_desc *d, int in_h, int in_w)
     size_t rows = chunk_budget_floats / per_row;
     if (rows < 1)
         rows = 1;
-    t.rows_per_chunk = rows < (size_t)t.tile_rows ? (int)rows : t.tile_rows;
-    t.chunk = t.rows_per_chunk * t.tiles_w;
+    /* Enough chunks for every worker in both halves of the alternating
+     * backward; fixed by the machine, not by the workers asked for, so the
+     * workspace size is too. */
+    size_t rounding = 2 * (size_t)nst_parallel_max_workers();
+    size_t chunks = ((t.tile_rows + rows - 1) / rows + rounding - 1) / rounding * rounding;
+    t.n_chunks = chunks < (size_t)t.tile_rows ? (int)chunks : (t.tile_rows > 0 ? t.tile_rows : 1);
+    t.chunk = (t.tile_rows + t.n_chunks - 1) / t.n_chunks * t.tiles_w;
     t.row_floats = TILE * t.tiles_w + 2;
+    t.worker_floats = (size_t)POINTS * ((size_t)t.in_c + t.out_c) * (size_t)t.chunk +
+                      (size_t)SCRATCH_ROWS * (size_t)t.row_floats;
     return t;
 }
 
 size_t nst_winograd_workspace_floats(const nst_conv_desc *d, int in_h, int in_w)
 {
     tiling t = tiling_for(d, in_h, in_w);
-    size_t matrices, scratch;
-    if (!nst_size_mul((size_t)POINTS * ((size_t)t.in_c + t.out_c), (size_t)t.chunk, &matrices) ||
-        !nst_size_mul(SCRATCH_ROWS, (size_t)t.row_floats, &scratch) || matrices + scratch < matrices)
+    size_t total;
+    /* tiling_for's products are bounded by the chunk budget and the picture's width */
+    if (!nst_size_mul(t.worker_floats, (size_t)nst_parallel_max_workers(), &total))
         return SIZE_MAX;
-    return matrices + scratch;
+    return total;
 }
 
 /* Row (point, channel) of the per-point matrices [36][channels][chunk]. */
@@ -211,45 +247,76 @@ static void add_padded_row(float *plane, int h, int w, int y, int pad, nst_paddi
         dst[nst_padded_source(p - pad, w, mode)] += src[p];
 }
 
+/* phase[q][tx] = row[TILE * tx + q] for tx <= tiles_w: the tile columns of
+ * a row as TILE separate rows (the last entry is the next tile's start). */
+static void split_phases(const tiling *t, const float *row, float *phase)
+{
+    int n = t->tiles_w + 1;
+    for (int tx = 0; tx < t->tiles_w; tx++)
+        for (int q = 0; q < TILE; q++)
+            phase[q * n + tx] = row[TILE * tx + q];
+    for (int q = 0; q < TILE; q++)
+        phase[q * n + t->tiles_w] = q < PATCH - TILE ? row[TILE * t->tiles_w + q] : 0.0f;
+}
+
+/* Row j of the per-point matrices for patch row i (point 6 i + j). */
+static float *point_of(float *row, size_t point_stride, int i, int j)
+{
+    return row + (size_t)(PATCH * i + j) * point_stride;
+}
+
 /* V = B^T d B for one channel and tile row: down the columns of six padded
- * rows at once, then across each tile. */
+ * rows at once, then across the tiles of each. */
 static void input_transform_row(const tiling *t, const float *plane, int ty, float *rows, float *v_row,
                                 size_t point_stride)
 {
-    int len = t->row_floats;
-    float *r = rows, *c = rows + PATCH * len;
+    int len = t->row_floats, tw = t->tiles_w, n = tw + 1;
+    float *r = rows, *c = rows + PATCH * len, *ph = rows + 2 * PATCH * len;
     for (int k = 0; k < PATCH; k++)
         load_padded_row(plane, t->in_h, t->in_w, TILE * ty - t->pad + k, t->pad, t->mode, len, r + k * len);
-    for (int p = 0; p < len; p++)
-        bt_apply(r + p, len, c + p, len);
+    bt_rows(len, r, r + len, r + 2 * len, r + 3 * len, r + 4 * len, r + 5 * len, c, c + len, c + 2 * len,
+            c + 3 * len, c + 4 * len, c + 5 * len);
     for (int i = 0; i < PATCH; i++) {
-        float *v = v_row + (size_t)(PATCH * i) * point_stride;
-        for (int tx = 0; tx < t->tiles_w; tx++)
-            bt_apply(c + i * len + TILE * tx, 1, v + tx, (int)point_stride);
+        split_phases(t, c + i * len, ph);
+        /* patch column j of tile tx is phase j % 4 at tx + j / 4 */
+        bt_rows(tw, ph, ph + n, ph + 2 * n, ph + 3 * n, ph + 1, ph + n + 1, point_of(v_row, point_stride, i, 0),
+                point_of(v_row, point_stride, i, 1), point_of(v_row, point_stride, i, 2),
+                point_of(v_row, point_stride, i, 3), point_of(v_row, point_stride, i, 4),
+                point_of(v_row, point_stride, i, 5));
     }
 }
 
-/* Y = A^T m A for one output channel and tile row, plus bias, optionally
- * ReLU, into y rows 4 ty ... 4 ty + 3. */
-static void output_transform_row(const tiling *t, const float *m_row, size_t point_stride, int ty, float bias,
-                                 int relu, float *plane, float *rows)
+/* out[TILE * tx + q] = phase[q][tx]: TILE rows of tiles_w back into one row. */
+static void join_phases(const tiling *t, const float *phase, float *out)
 {
-    int len = t->row_floats;
-    float *out = rows; /* out[oy][TILE * tx + ox] */
-    for (int tx = 0; tx < t->tiles_w; tx++) {
-        float m[POINTS], half[TILE * PATCH];
-        for (int k = 0; k < POINTS; k++)
-            m[k] = m_row[(size_t)k * point_stride + tx];
-        for (int j = 0; j < PATCH; j++)
-            at_apply(m + j, PATCH, half + j, PATCH);
-        for (int oy = 0; oy < TILE; oy++)
-            at_apply(half + PATCH * oy, 1, out + oy * len + TILE * tx, 1);
-    }
+    for (int tx = 0; tx < t->tiles_w; tx++)
+        for (int q = 0; q < TILE; q++)
+            out[TILE * tx + q] = phase[q * t->tiles_w + tx];
+}
+
+/* Y = A^T m A for one output channel and tile row, plus bias, optionally
+ * ReLU, into y rows 4 ty ... 4 ty + 3: down the patch columns (six points
+ * at a time), then across. */
+static void output_transform_row(const tiling *t, float *m_row, size_t point_stride, int ty, float bias, int relu,
+                                 float *plane, float *rows)
+{
+    int tw = t->tiles_w;
+    float *half = rows;                      /* half[oy][j] rows of tw: 24 */
+    float *quad = half + TILE * PATCH * tw;  /* quad[ox] rows of tw: 4 */
+    float *out = quad + TILE * tw;           /* one output row of TILE * tw */
+    for (int j = 0; j < PATCH; j++)
+        at_rows(tw, point_of(m_row, point_stride, 0, j), point_of(m_row, point_stride, 1, j),
+                point_of(m_row, point_stride, 2, j), point_of(m_row, point_stride, 3, j),
+                point_of(m_row, point_stride, 4, j), point_of(m_row, point_stride, 5, j), half + j * tw,
+                half + (PATCH + j) * tw, half + (2 * PATCH + j) * tw, half + (3 * PATCH + j) * tw);
     for (int oy = 0; oy < TILE && TILE * ty + oy < t->out_h; oy++) {
+        const float *h = half + oy * PATCH * tw;
+        at_rows(tw, h, h + tw, h + 2 * tw, h + 3 * tw, h + 4 * tw, h + 5 * tw, quad, quad + tw, quad + 2 * tw,
+                quad + 3 * tw);
+        join_phases(t, quad, out);
         float *y = plane + (size_t)(TILE * ty + oy) * t->out_w;
-        const float *o = out + oy * len;
         for (int ox = 0; ox < t->out_w; ox++) {
-            float value = o[ox] + bias;
+            float value = out[ox] + bias;
             /* `< 0 ? 0 :` keeps NaN, as nst_relu_forward does */
             y[ox] = relu && value < 0.0f ? 0.0f : value;
         }
@@ -260,42 +327,45 @@ static void output_transform_row(const tiling *t, const float *m_row, size_t poi
 static void gradient_transform_row(const tiling *t, const float *plane, int ty, float *rows, float *m_row,
                                    size_t point_stride)
 {
-    int len = t->row_floats;
-    float *d = rows, *u = rows + TILE * len;
+    int len = t->row_floats, tw = t->tiles_w, n = tw + 1;
+    float *d = rows, *u = rows + TILE * len, *ph = u + PATCH * len;
     for (int k = 0; k < TILE; k++)
         load_padded_row(plane, t->out_h, t->out_w, TILE * ty + k, 0, NST_PAD_ZERO, len, d + k * len);
-    for (int p = 0; p < len; p++)
-        a_apply(d + p, len, u + p, len);
+    a_rows(len, d, d + len, d + 2 * len, d + 3 * len, u, u + len, u + 2 * len, u + 3 * len, u + 4 * len,
+           u + 5 * len);
     for (int i = 0; i < PATCH; i++) {
-        float *m = m_row + (size_t)(PATCH * i) * point_stride;
-        for (int tx = 0; tx < t->tiles_w; tx++)
-            a_apply(u + i * len + TILE * tx, 1, m + tx, (int)point_stride);
+        split_phases(t, u + i * len, ph);
+        a_rows(tw, ph, ph + n, ph + 2 * n, ph + 3 * n, point_of(m_row, point_stride, i, 0),
+               point_of(m_row, point_stride, i, 1), point_of(m_row, point_stride, i, 2),
+               point_of(m_row, point_stride, i, 3), point_of(m_row, point_stride, i, 4),
+               point_of(m_row, point_stride, i, 5));
     }
 }
 
-/* dx += B dv B^T for one input channel and tile row: across each tile into
- * six padded rows (neighbouring tiles overlap by two columns), then down the
- * columns into dx rows 4 ty - pad ... + 5. */
-static void input_gradient_row(const tiling *t, const float *v_row, size_t point_stride, int ty, float *plane,
+/* dx += B dv B^T for one input channel and tile row: across the tiles into
+ * six padded rows (neighbouring patches overlap by two columns), then down
+ * the columns into dx rows 4 ty - pad ... + 5. */
+static void input_gradient_row(const tiling *t, float *v_row, size_t point_stride, int ty, float *plane,
                                float *rows)
 {
-    int len = t->row_floats;
-    float *e = rows, *col = rows + PATCH * len;
-    memset(e, 0, (size_t)PATCH * len * sizeof *e);
+    int len = t->row_floats, tw = t->tiles_w;
+    float *e = rows, *col = rows + PATCH * len, *o = rows + 2 * PATCH * len; /* o: six rows of tw */
     for (int i = 0; i < PATCH; i++) {
-        const float *v = v_row + (size_t)(PATCH * i) * point_stride;
+        b_rows(tw, point_of(v_row, point_stride, i, 0), point_of(v_row, point_stride, i, 1),
+               point_of(v_row, point_stride, i, 2), point_of(v_row, point_stride, i, 3),
+               point_of(v_row, point_stride, i, 4), point_of(v_row, point_stride, i, 5), o, o + tw, o + 2 * tw,
+               o + 3 * tw, o + 4 * tw, o + 5 * tw);
+        /* patch column j of tile tx lands at TILE * tx + j: columns 4 and 5
+         * of a tile add onto columns 0 and 1 of the next */
         float *ei = e + i * len;
-        for (int tx = 0; tx < t->tiles_w; tx++) {
-            float in[PATCH], out[PATCH];
-            for (int j = 0; j < PATCH; j++)
-                in[j] = v[(size_t)j * point_stride + tx];
-            b_apply(in, 1, out, 1);
-            for (int j = 0; j < PATCH; j++)
-                ei[TILE * tx + j] += out[j];
-        }
+        for (int tx = 0; tx < tw; tx++)
+            for (int q = 0; q < TILE; q++)
+                ei[TILE * tx + q] = o[q * tw + tx] + (q < PATCH - TILE && tx > 0 ? o[(q + TILE) * tw + tx - 1] : 0.0f);
+        for (int q = 0; q < PATCH - TILE; q++)
+            ei[TILE * tw + q] = tw > 0 ? o[(q + TILE) * tw + tw - 1] : 0.0f;
     }
-    for (int p = 0; p < len; p++)
-        b_apply(e + p, len, col + p, len);
+    b_rows(len, e, e + len, e + 2 * len, e + 3 * len, e + 4 * len, e + 5 * len, col, col + len, col + 2 * len,
+           col + 3 * len, col + 4 * len, col + 5 * len);
     for (int k = 0; k < PATCH; k++)
         add_padded_row(plane, t->in_h, t->in_w, TILE * ty - t->pad + k, t->pad, t->mode, len, col + k * len);
 }
@@ -312,7 +382,7 @@ typedef struct pass {
     int relu;          /* forward only */
 } pass;
 
-static void output_row(const tiling *t, const pass *p, int channel, const float *row, size_t stride, int ty,
+static void output_row(const tiling *t, const pass *p, int channel, float *row, size_t stride, int ty,
                        float *plane, float *rows)
 {
     if (p->backward)
@@ -321,35 +391,60 @@ static void output_row(const tiling *t, const pass *p, int channel, const float 
         output_transform_row(t, row, stride, ty, p->bias ? p->bias[channel] : 0.0f, p->relu, plane, rows);
 }
 
+typedef struct pass_job {
+    tiling t;
+    const float *u;
+    float *workspace;
+    const pass *p;
+} pass_job;
+
+/* One chunk of tile rows on one worker's V, M and scratch rows. */
+static void run_chunk(void *ctx, int chunk, int worker)
+{
+    const pass_job *job = ctx;
+    const tiling *t = &job->t;
+    const pass *p = job->p;
+    int first, last;
+    nst_parallel_range(t->tile_rows, t->n_chunks, chunk, &first, &last);
+    int n_rows = last - first, n = n_rows * t->tiles_w;
+    if (n == 0)
+        return;
+    int src_c = p->backward ? t->out_c : t->in_c, dst_c = p->backward ? t->in_c : t->out_c;
+    size_t src_plane = p->backward ? (size_t)t->out_h * t->out_w : (size_t)t->in_h * t->in_w;
+    size_t dst_plane = p->backward ? (size_t)t->in_h * t->in_w : (size_t)t->out_h * t->out_w;
+    float *a = job->workspace + (size_t)worker * t->worker_floats;
+    float *b = a + (size_t)POINTS * src_c * t->chunk, *rows = b + (size_t)POINTS * dst_c * t->chunk;
+    size_t pairs = (size_t)t->in_c * t->out_c, a_stride = (size_t)src_c * t->chunk,
+           b_stride = (size_t)dst_c * t->chunk;
+    for (int c = 0; c < src_c; c++)
+        for (int r = 0; r < n_rows; r++) {
+            float *row = point_row(a, 0, src_c, c, t) + r * t->tiles_w;
+            if (p->backward)
+                gradient_transform_row(t, p->src + c * src_plane, first + r, rows, row, a_stride);
+            else
+                input_transform_row(t, p->src + c * src_plane, first + r, rows, row, a_stride);
+        }
+    /* U[point] is [out_c][in_c]; the backward multiplies by its transpose. */
+    for (int k = 0; k < POINTS; k++)
+        cblas_sgemm(CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, dst_c, n, src_c, 1.0f,
+                    job->u + k * pairs, t->in_c, point_row(a, k, src_c, 0, t), t->chunk, 0.0f,
+                    point_row(b, k, dst_c, 0, t), t->chunk);
+    for (int c = 0; c < dst_c; c++)
+        for (int r = 0; r < n_rows; r++)
+            output_row(t, p, c, point_row(b, 0, dst_c, c, t) + r * t->tiles_w, b_stride, first + r,
+                       p->dst + c * dst_plane, rows);
+}
+
 static void run_pass(const nst_conv_desc *d, int in_h, int in_w, const float *u, float *workspace, const pass *p)
 {
-    tiling t = tiling_for(d, in_h, in_w);
-    int src_c = p->backward ? t.out_c : t.in_c, dst_c = p->backward ? t.in_c : t.out_c;
-    size_t src_plane = p->backward ? (size_t)t.out_h * t.out_w : (size_t)in_h * in_w;
-    size_t dst_plane = p->backward ? (size_t)in_h * in_w : (size_t)t.out_h * t.out_w;
-    float *a = workspace, *b = a + (size_t)POINTS * src_c * t.chunk, *rows = b + (size_t)POINTS * dst_c * t.chunk;
-    size_t pairs = (size_t)t.in_c * t.out_c, a_stride = (size_t)src_c * t.chunk, b_stride = (size_t)dst_c * t.chunk;
-    for (int first = 0; first < t.tile_rows; first += t.rows_per_chunk) {
-        int n_rows = t.tile_rows - first < t.rows_per_chunk ? t.tile_rows - first : t.rows_per_chunk;
-        int n = n_rows * t.tiles_w;
-        for (int c = 0; c < src_c; c++)
-            for (int r = 0; r < n_rows; r++) {
-                float *row = point_row(a, 0, src_c, c, &t) + r * t.tiles_w;
-                if (p->backward)
-                    gradient_transform_row(&t, p->src + c * src_plane, first + r, rows, row, a_stride);
-                else
-                    input_transform_row(&t, p->src + c * src_plane, first + r, rows, row, a_stride);
-            }
-        /* U[point] is [out_c][in_c]; the backward multiplies by its transpose. */
-        for (int k = 0; k < POINTS; k++)
-            cblas_sgemm(CblasRowMajor, p->backward ? CblasTrans : CblasNoTrans, CblasNoTrans, dst_c, n, src_c, 1.0f,
-                        u + k * pairs, t.in_c, point_row(a, k, src_c, 0, &t), t.chunk, 0.0f,
-                        point_row(b, k, dst_c, 0, &t), t.chunk);
-        for (int c = 0; c < dst_c; c++)
-            for (int r = 0; r < n_rows; r++)
-                output_row(&t, p, c, point_row(b, 0, dst_c, c, &t) + r * t.tiles_w, b_stride, first + r,
-                           p->dst + c * dst_plane, rows);
-    }
+    pass_job job = {tiling_for(d, in_h, in_w), u, workspace, p};
+    /* Forward chunks write disjoint output rows; backward ones add into
+     * input rows shared with their neighbours (patches overlap by two), so
+     * even and odd chunks take turns. */
+    if (p->backward)
+        nst_parallel_for_alternating(job.t.n_chunks, run_chunk, &job);
+    else
+        nst_parallel_for(job.t.n_chunks, run_chunk, &job);
 }
 
 void nst_winograd_forward(const nst_conv_desc *d, int in_h, int in_w, const float *x, const float *u,

@@ -90,7 +90,7 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
     if (!shapes)
         return INFINITY;
     double bytes = net_bytes(model, p, ph, pw, last, shapes) + 3.0 * 3.0 * ph * pw * FLOAT_BYTES;
-    double max_c = 0;
+    int max_c = 0;
     for (int i = 0; i < p->n_content_layers + p->n_style_layers; i++) {
         int content = i < p->n_content_layers;
         int node = nst_model_find_layer(model, content ? p->content_layers[i]
@@ -100,10 +100,10 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
         double c = shapes[node][0], hw = (double)shapes[node][1] * shapes[node][2];
         bytes += (content ? c * hw : c * c) * FLOAT_BYTES;
         if (!content && c > max_c)
-            max_c = c;
+            max_c = (int)c;
     }
     free(shapes);
-    return bytes + max_c * max_c * FLOAT_BYTES;
+    return bytes + (double)nst_objective_gram_floats(max_c) * FLOAT_BYTES;
 }
 
 static double optimizer_bytes(const nst_params *p, double n, int history)

@@ -2,16 +2,15 @@
  * the optimiser, runs the iterations, reports progress and previews, and
  * honours cancel and steering from other threads.  The stages of the pyramid
  * are in pyramid.c, tiled stages in tiles.c, the memory plan in memory.c. */
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base/error.h"
+#include "base/parallel.h"
 #include "color/color.h"
 #include "loss/objective.h"
 #include "nn/model.h"
@@ -383,12 +382,6 @@ void nst_driver_optimizer_free(nst_driver_optimizer *o)
     o->adam = NULL;
 }
 
-static void set_threads(int threads)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    openblas_set_num_threads(threads > 0 ? threads : (cores > 0 ? (int)cores : 1));
-}
-
 /* Frees what one run allocated. */
 static void end_run(nst_transfer *t)
 {
@@ -427,7 +420,7 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
     nst_status s = nst_memory_plan(t, &t->plan, err);
     if (s != NST_OK)
         return s;
-    set_threads(t->params.threads);
+    nst_parallel_set_workers(t->params.threads);
     clock_gettime(CLOCK_MONOTONIC, &t->start);
     t->eval = 0;
     t->iter = 0;

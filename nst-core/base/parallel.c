@@ -1,0 +1,152 @@
+#include "base/parallel.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+enum { MAX_WORKERS = 64 };
+
+/* Helpers sleep on `start` between loops and count themselves out on `done`.
+ * A loop is published by bumping `generation` under the lock. */
+static struct {
+    pthread_mutex_t loop; /* one loop at a time, whoever calls */
+    pthread_mutex_t lock;
+    pthread_cond_t start, done;
+    int max_workers; /* 0 until first asked */
+    int workers;     /* used by the next loop */
+    int helpers;     /* threads started so far (workers 1 .. helpers) */
+    unsigned long generation;
+    int busy;        /* helpers still inside the current loop */
+    /* the current loop */
+    nst_parallel_fn fn;
+    void *ctx;
+    int n_tasks, stride, first;
+    atomic_int next;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0,
+          NULL, NULL, 0, 1, 0, 0};
+
+static void init_locked(void)
+{
+    if (pool.max_workers > 0)
+        return;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    pool.max_workers = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (int)cores;
+    pool.workers = pool.max_workers;
+    openblas_set_num_threads(1); /* see parallel.h */
+}
+
+int nst_parallel_max_workers(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    init_locked();
+    int n = pool.max_workers;
+    pthread_mutex_unlock(&pool.lock);
+    return n;
+}
+
+void nst_parallel_set_workers(int workers)
+{
+    pthread_mutex_lock(&pool.lock);
+    init_locked();
+    pool.workers = workers < 1 || workers > pool.max_workers ? pool.max_workers : workers;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+int nst_parallel_workers(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    init_locked();
+    int n = pool.workers;
+    pthread_mutex_unlock(&pool.lock);
+    return n;
+}
+
+void nst_parallel_range(int n, int parts, int i, int *begin, int *end)
+{
+    *begin = (int)((long long)n * i / parts);
+    *end = (int)((long long)n * (i + 1) / parts);
+}
+
+static void run_tasks(int worker)
+{
+    for (;;) {
+        int k = atomic_fetch_add(&pool.next, 1);
+        int task = pool.first + k * pool.stride;
+        if (task >= pool.n_tasks)
+            return;
+        pool.fn(pool.ctx, task, worker);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    int worker = (int)(long)arg;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.generation == seen || worker >= pool.workers) {
+            seen = pool.generation;
+            pthread_cond_wait(&pool.start, &pool.lock);
+        }
+        seen = pool.generation;
+        pthread_mutex_unlock(&pool.lock);
+        run_tasks(worker);
+        pthread_mutex_lock(&pool.lock);
+        if (--pool.busy == 0)
+            pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+/* Starts helpers up to workers - 1; returns how many are running. */
+static int start_helpers_locked(void)
+{
+    while (pool.helpers < pool.workers - 1) {
+        pthread_t thread;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int failed = pthread_create(&thread, &attr, helper_main, (void *)(long)(pool.helpers + 1));
+        pthread_attr_destroy(&attr);
+        if (failed)
+            break; /* fewer threads only make the loops slower */
+        pool.helpers++;
+    }
+    return pool.helpers < pool.workers - 1 ? pool.helpers : pool.workers - 1;
+}
+
+static void run_strided(int n_tasks, int first, int stride, nst_parallel_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&pool.loop);
+    pthread_mutex_lock(&pool.lock);
+    init_locked();
+    int helpers = pool.workers > 1 && n_tasks - first > stride ? start_helpers_locked() : 0;
+    pool.fn = fn, pool.ctx = ctx, pool.n_tasks = n_tasks, pool.first = first, pool.stride = stride;
+    atomic_store(&pool.next, 0);
+    if (helpers > 0) {
+        pool.busy = helpers;
+        pool.generation++;
+        pthread_cond_broadcast(&pool.start);
+    }
+    pthread_mutex_unlock(&pool.lock);
+
+    run_tasks(0);
+
+    pthread_mutex_lock(&pool.lock);
+    while (pool.busy > 0)
+        pthread_cond_wait(&pool.done, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool.loop);
+}
+
+void nst_parallel_for(int n_tasks, nst_parallel_fn fn, void *ctx)
+{
+    run_strided(n_tasks, 0, 1, fn, ctx);
+}
+
+void nst_parallel_for_alternating(int n_tasks, nst_parallel_fn fn, void *ctx)
+{
+    run_strided(n_tasks, 0, 2, fn, ctx);
+    run_strided(n_tasks, 1, 2, fn, ctx);
+}
