@@ -1,7 +1,8 @@
 /* Our side of the benchmark (bench/run.py drives it; see there).
  *
  *   nst_bench peak
- *       GFLOP/s of a 2048^3 sgemm (best of 5) on OpenBLAS's threads.
+ *       GFLOP/s of a 2048^3 sgemm (best of 5) on OpenBLAS's threads, and
+ *       the kernels OpenBLAS picked for this CPU.
  *   nst_bench eval MODEL WEIGHTS DATA_DIR WARMUP REPS
  *       seconds per nst_objective_eval (value + gradient) on DATA_DIR's
  *       content.npy / style.npy / x0.npy, the analytic FLOPs of one
@@ -62,7 +63,8 @@ static int run_peak(void)
         if (rep > 0 && t < best)
             best = t;
     }
-    printf("{\"sgemm_gflops\": %.2f}\n", 2.0 * n * n * (double)n / best * 1e-9);
+    printf("{\"sgemm_gflops\": %.2f, \"openblas_core\": \"%s\"}\n", 2.0 * n * n * (double)n / best * 1e-9,
+           openblas_get_corename());
     free(a), free(b), free(c);
     return 0;
 }

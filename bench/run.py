@@ -82,8 +82,18 @@ def side_command(args, side, mode, model, weights, folder, *rest):
     return [TORCH_PYTHON, os.path.join(HERE, "torch_side.py"), mode, model, weights, folder, *map(str, rest)]
 
 
+# OpenBLAS settings that pin its kernels or cache size instead of reading
+# the CPU.  This workplace's machines set OPENBLAS_CORETYPE=Haswell, which
+# halves sgemm on their AVX-512 cores; a user's machine normally has neither.
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+INHERIT_OPENBLAS = False
+
+
 def run_json(cmd):
     env = dict(os.environ, OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    if not INHERIT_OPENBLAS:
+        for name in OPENBLAS_OVERRIDES:
+            env.pop(name, None)
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -163,13 +173,23 @@ def main():
     p.add_argument("--lbfgs-evals", type=int, default=50)
     p.add_argument("--lbfgs-max-evals", type=int, default=300)
     p.add_argument("--no-lbfgs", action="store_true")
+    p.add_argument("--inherit-openblas-env", action="store_true",
+                   help="keep " + " and ".join(OPENBLAS_OVERRIDES) + " from the environment (default: both "
+                        "sides run without them, so OpenBLAS picks its kernels from the CPU)")
     args = p.parse_args()
+    global INHERIT_OPENBLAS
+    INHERIT_OPENBLAS = args.inherit_openblas_env
     args.nst_bench = os.path.join(args.build, "bench", "nst_bench")
     data = args.data or os.path.join(args.build, "bench-data")
     os.makedirs(data, exist_ok=True)
     squeezenet = os.path.join(default_models, "squeezenet1.1", "weights")
     load_start = f"{os.getloadavg()[0]:.2f}"
-    peak = run_json([args.nst_bench, "peak"])["sgemm_gflops"]
+    peak_run = run_json([args.nst_bench, "peak"])
+    peak = peak_run["sgemm_gflops"]
+    pinned = {n: os.environ[n] for n in OPENBLAS_OVERRIDES if n in os.environ}
+    print(f"OpenBLAS kernels: {peak_run['openblas_core']} (ours; PyTorch's convolutions run oneDNN, which reads the CPU itself); "
+          + (f"environment's {pinned} {'kept' if INHERIT_OPENBLAS else 'removed for both sides'}" if pinned
+             else "no OpenBLAS override in the environment"), flush=True)
     rows = []
     for model in args.models.split(","):
         weights = squeezenet if model == "squeezenet1.1" else write_vgg19(data)

@@ -49,7 +49,15 @@ static void g_apply(const float *in, int is, float *out, int os)
  * of tiles per element), so that the compiler vectorises them; they are
  * compiled for AVX2 and AVX-512 too and picked at load time.  Same rounding
  * in every clone: ISO C mode keeps a*b+c unfused. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+/* Sanitizers instrument the clones' resolvers, which run before they start. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(SANITIZED)
 #if __has_attribute(target_clones)
 #define ROW_KERNEL __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
 #endif
