@@ -157,6 +157,15 @@ static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **
         nst_transfer_free(transfer);
         return status;
     }
+    nst_plan plan;
+    nst_error plan_err = {0};
+    if (nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
+        int last = plan.stages - 1;
+        nst_debug("plan: stages=%d final=%dx%d tiled=%d window=%d overlap=%d final_iterations=%d bytes=%zu "
+                  "budget=%zu",
+                  plan.stages, plan.stage_width[last], plan.stage_height[last], plan.stage_tiled[last],
+                  plan.tile_width, plan.tile_margin, plan.stage_iterations[last], plan.bytes, plan.budget);
+    }
     nst_transfer_set_progress_callback(transfer, on_progress, job);
     if (job->frame_interval_us > 0)
         nst_transfer_set_preview_callback(transfer, on_preview, 1, job);

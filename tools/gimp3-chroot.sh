@@ -26,7 +26,8 @@ set -euo pipefail
 SUITE=trixie
 PACKAGES="gimp libgimp-3.0-dev gir1.2-gimp-3.0 python3 python3-gi
 libopenblas-dev libpng-dev libjpeg-dev meson ninja-build gcc libc6-dev pkg-config gettext
-xvfb xauth x11-utils xdotool imagemagick fonts-dejavu-core ca-certificates zstd locales"
+xvfb xauth x11-utils xdotool imagemagick fonts-dejavu-core ca-certificates zstd locales
+python3-numpy python3-pil"
 # The translation tests run GIMP in these locales.
 LOCALES="en_US.UTF-8 de_DE.UTF-8 fr_FR.UTF-8"
 # Bump when the way the chroot is made changes, so old caches are not reused.

@@ -482,7 +482,9 @@ static void on_progress(const nst_progress *p, void *user_data)
 {
     run_state *state = user_data;
     if (state->log) {
-        fprintf(state->log, "{\"eval\":%d,\"iter\":%d", p->eval, p->iter);
+        fprintf(state->log, "{\"eval\":%d,\"iter\":%d,\"stage\":%d", p->eval, p->iter, p->stage);
+        if (p->tiles > 0)
+            fprintf(state->log, ",\"tile\":%d,\"tiles\":%d", p->tile, p->tiles);
         log_number(state->log, "content", p->content);
         log_number(state->log, "style", p->style);
         log_number(state->log, "tv", p->tv);

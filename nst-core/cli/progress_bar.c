@@ -61,18 +61,32 @@ static double eta_seconds(const nst_progress *p)
     return p->seconds / p->iter * (p->iterations - p->iter);
 }
 
+/* Where a long run is: the pyramid stage and, in a tiled stage, the tile
+ * (empty for a single whole stage). */
+static void format_place(const nst_progress *p, int compact, char *out, size_t size)
+{
+    int n = 0;
+    out[0] = '\0';
+    if (p->stages > 1)
+        n = snprintf(out, size, compact ? "s%d/%d " : "stage %d/%d (%dx%d)  ", p->stage + 1, p->stages,
+                     p->stage_width, p->stage_height);
+    if (p->tiles > 0 && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, compact ? "t%d/%d " : "tile %d/%d  ", p->tile + 1, p->tiles);
+}
+
 /* The numbers both modes show; `compact` for one terminal line. */
 static void format_status(const nst_progress *p, int compact, char *out, size_t size)
 {
-    char elapsed[32], eta[32];
+    char elapsed[32], eta[32], place[96];
     format_duration(p->seconds, elapsed, sizeof elapsed);
     format_duration(eta_seconds(p), eta, sizeof eta);
+    format_place(p, compact, place, sizeof place);
     if (compact)
-        snprintf(out, size, "total %.3g (c %.3g s %.3g tv %.3g) %s ETA %s", p->total, p->content, p->style, p->tv,
-                 elapsed, eta);
+        snprintf(out, size, "%stotal %.3g (c %.3g s %.3g tv %.3g) %s ETA %s", place, p->total, p->content, p->style,
+                 p->tv, elapsed, eta);
     else
-        snprintf(out, size, "total %.4g (content %.3g, style %.3g, tv %.3g)  %s elapsed, ETA %s", p->total,
-                 p->content, p->style, p->tv, elapsed, eta);
+        snprintf(out, size, "%stotal %.4g (content %.3g, style %.3g, tv %.3g)  %s elapsed, ETA %s", place,
+                 p->total, p->content, p->style, p->tv, elapsed, eta);
 }
 
 static int terminal_width(FILE *stream)
@@ -121,12 +135,14 @@ static int line_due(const progress_bar *bar, const nst_progress *p)
 {
     if (bar->drawn_iter < 0)
         return 1; /* the initial picture: shows the run has started */
+    if (p->seconds - bar->drawn_seconds >= LINE_MAX_SILENCE)
+        return 1; /* a long iteration (tiles of a big picture) still shows it moves */
     if (p->iter == bar->drawn_iter)
         return 0; /* line-search evaluations of an iteration already shown */
     int step = p->iterations / LINES_PER_RUN;
     if (step < 1)
         step = 1;
-    return p->iter % step == 0 || p->iter >= p->iterations || p->seconds - bar->drawn_seconds >= LINE_MAX_SILENCE;
+    return p->iter % step == 0 || p->iter >= p->iterations;
 }
 
 void progress_bar_update(progress_bar *bar, const nst_progress *progress)

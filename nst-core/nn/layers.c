@@ -316,11 +316,41 @@ void nst_conv2d_backward_input(const nst_conv_desc *d, int n, int in_h, int in_w
     }
 }
 
+/* Element-wise ReLU passes run in blocks of this many on the worker pool. */
+enum { RELU_BLOCK = 1 << 16 };
+
+typedef struct relu_job {
+    size_t count;
+    const float *in, *y; /* forward: x; mask: the forward's output */
+    float *out;          /* forward: y; mask: dy */
+} relu_job;
+
+static void relu_range(const relu_job *job, int block, size_t *begin, size_t *end)
+{
+    *begin = (size_t)block * RELU_BLOCK;
+    *end = *begin + RELU_BLOCK < job->count ? *begin + RELU_BLOCK : job->count;
+}
+
+static int relu_blocks(size_t count)
+{
+    return (int)((count + RELU_BLOCK - 1) / RELU_BLOCK);
+}
+
+static void relu_forward_block(void *ctx, int block, int worker)
+{
+    (void)worker;
+    const relu_job *job = ctx;
+    size_t begin, end;
+    relu_range(job, block, &begin, &end);
+    /* `x < 0 ? 0 : x` lets NaN through, as torch does, so divergence shows. */
+    for (size_t i = begin; i < end; i++)
+        job->out[i] = job->in[i] < 0.0f ? 0.0f : job->in[i];
+}
+
 void nst_relu_forward(size_t count, const float *x, float *y)
 {
-    /* `x < 0 ? 0 : x` lets NaN through, as torch does, so divergence shows. */
-    for (size_t i = 0; i < count; i++)
-        y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    relu_job job = {count, x, NULL, y};
+    nst_parallel_for(relu_blocks(count), relu_forward_block, &job);
 }
 
 void nst_relu_backward(size_t count, const float *y, const float *dy, float *dx)
@@ -329,10 +359,20 @@ void nst_relu_backward(size_t count, const float *y, const float *dy, float *dx)
         dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+static void relu_mask_block(void *ctx, int block, int worker)
+{
+    (void)worker;
+    const relu_job *job = ctx;
+    size_t begin, end;
+    relu_range(job, block, &begin, &end);
+    for (size_t i = begin; i < end; i++)
+        job->out[i] = job->y[i] > 0.0f ? job->out[i] : 0.0f;
+}
+
 void nst_relu_mask_gradient(size_t count, const float *y, float *dy)
 {
-    for (size_t i = 0; i < count; i++)
-        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    relu_job job = {count, NULL, y, dy};
+    nst_parallel_for(relu_blocks(count), relu_mask_block, &job);
 }
 
 /* Offset within an input plane of the first maximum of a pooling window,
@@ -448,31 +488,54 @@ void nst_maxpool_forward(int n, int channels, int in_h, int in_w, int kernel, in
     nst_maxpool_forward_argmax(n, channels, in_h, in_w, kernel, stride, x, y, NULL);
 }
 
+/* The argmax pooling runs one plane per task on the worker pool. */
+typedef struct argmax_pool_job {
+    pool_shape s;
+    const float *x, *dy;
+    float *y, *dx;
+    uint32_t *argmax;
+    const uint32_t *routes;
+} argmax_pool_job;
+
+static void maxpool_forward_plane(void *ctx, int p, int worker)
+{
+    (void)worker;
+    const argmax_pool_job *job = ctx;
+    const pool_shape *s = &job->s;
+    const float *xp = job->x + p * s->in_plane;
+    float *yp = job->y + p * s->out_plane;
+    uint32_t *ap = job->argmax ? job->argmax + p * s->out_plane : NULL;
+    for (int oy = 0; oy < s->out_h; oy++)
+        window_max_row(xp, s->in_w, oy * s->stride, s->kernel, s->stride, s->out_w, yp + (size_t)oy * s->out_w,
+                       ap ? ap + (size_t)oy * s->out_w : NULL);
+}
+
 void nst_maxpool_forward_argmax(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,
                                 float *y, uint32_t *argmax)
 {
-    pool_shape s = pool_shape_for(n, channels, in_h, in_w, kernel, stride);
-    for (int p = 0; p < s.planes; p++) {
-        const float *xp = x + p * s.in_plane;
-        float *yp = y + p * s.out_plane;
-        uint32_t *ap = argmax ? argmax + p * s.out_plane : NULL;
-        for (int oy = 0; oy < s.out_h; oy++)
-            window_max_row(xp, in_w, oy * stride, kernel, stride, s.out_w, yp + (size_t)oy * s.out_w,
-                           ap ? ap + (size_t)oy * s.out_w : NULL);
-    }
+    argmax_pool_job job = {pool_shape_for(n, channels, in_h, in_w, kernel, stride), x, NULL, y, NULL, argmax, NULL};
+    nst_parallel_for(job.s.planes, maxpool_forward_plane, &job);
+}
+
+static void maxpool_backward_plane(void *ctx, int p, int worker)
+{
+    (void)worker;
+    const argmax_pool_job *job = ctx;
+    const uint32_t *ap = job->routes + p * job->s.out_plane;
+    const float *dyp = job->dy + p * job->s.out_plane;
+    float *dxp = job->dx + p * job->s.in_plane;
+    for (size_t o = 0; o < job->s.out_plane; o++)
+        dxp[ap[o]] += dyp[o];
 }
 
 void nst_maxpool_backward_argmax(int n, int channels, int in_h, int in_w, int out_h, int out_w,
                                  const uint32_t *argmax, const float *dy, float *dx)
 {
-    size_t in_plane = (size_t)in_h * in_w, out_plane = (size_t)out_h * out_w;
-    for (int p = 0; p < n * channels; p++) {
-        const uint32_t *ap = argmax + p * out_plane;
-        const float *dyp = dy + p * out_plane;
-        float *dxp = dx + p * in_plane;
-        for (size_t o = 0; o < out_plane; o++)
-            dxp[ap[o]] += dyp[o];
-    }
+    argmax_pool_job job = {{0}, NULL, dy, NULL, dx, NULL, argmax};
+    job.s.planes = n * channels;
+    job.s.in_plane = (size_t)in_h * in_w;
+    job.s.out_plane = (size_t)out_h * out_w;
+    nst_parallel_for(job.s.planes, maxpool_backward_plane, &job);
 }
 
 void nst_maxpool_backward(int n, int channels, int in_h, int in_w, int kernel, int stride, const float *x,

@@ -12,8 +12,9 @@
  * value and gradient at the accepted point are kept for the next step.
  *
  * Vectors of length n are floats (n can be 3*4096*4096); every dot product
- * accumulates in double.  Plain sequential loops: the same inputs give the
- * same bytes. */
+ * accumulates in double.  The two-loop recursion, most of a step's own time,
+ * runs on the worker pool over fixed blocks whose partial sums are added in
+ * block order: the same inputs give the same bytes on any number of workers. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -21,11 +22,14 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/parallel.h"
 #include "optim/box.h"
 #include "optim/optim.h"
 
 #define LBFGS_WHO "L-BFGS"
 #define LBFGS_MAX_HISTORY 1000
+/* Elements per block of the two-loop recursion's passes. */
+#define LBFGS_BLOCK 16384
 /* Trials per line search; each costs one evaluation. */
 #define LBFGS_MAX_TRIALS 10
 
@@ -62,6 +66,7 @@ struct nst_lbfgs {
     float **y;
     double *rho;   /* 1 / (s.y) on the free variables; 0 = pair unusable now */
     double *alpha; /* two-loop scratch */
+    double *partial; /* two-loop scratch: three sums per block */
     int n_pairs;
     int newest;
 };
@@ -112,7 +117,9 @@ nst_lbfgs *nst_lbfgs_new(size_t n, int history, float lower, float upper, nst_er
     opt->y = opt->s ? nst_alloc_zero((size_t)history, sizeof *opt->y, "the L-BFGS history", err) : NULL;
     opt->rho = opt->y ? nst_alloc_zero((size_t)history, sizeof *opt->rho, "the L-BFGS history", err) : NULL;
     opt->alpha = opt->rho ? nst_alloc_zero((size_t)history, sizeof *opt->alpha, "the L-BFGS history", err) : NULL;
-    if (!opt->alpha) {
+    opt->partial = opt->alpha ? nst_alloc_zero(3 * (n / LBFGS_BLOCK + 1), sizeof *opt->partial, "L-BFGS sums", err)
+                              : NULL;
+    if (!opt->partial) {
         nst_lbfgs_free(opt);
         return NULL;
     }
@@ -140,6 +147,7 @@ void nst_lbfgs_free(nst_lbfgs *opt)
     free(opt->y);
     free(opt->rho);
     free(opt->alpha);
+    free(opt->partial);
     free(opt->grad);
     free(opt->dir);
     free(opt->held);
@@ -215,58 +223,106 @@ static int ring_index(const nst_lbfgs *opt, int age)
     return (opt->newest - age + opt->history) % opt->history;
 }
 
+/* One pass of the two-loop recursion over the vector q = opt->dir. */
+typedef enum pass_kind {
+    PASS_FREE_DOTS, /* sums s.y, y.y, s.q over the free variables */
+    PASS_FREE_AXPY, /* q += coef v on the free variables */
+    PASS_DOT,       /* sums v.q (q is 0 on the held variables) */
+    PASS_SCALE,     /* q *= coef */
+} pass_kind;
+
+typedef struct two_loop_pass {
+    nst_lbfgs *opt;
+    pass_kind kind;
+    const float *s, *v; /* v: y, or the axpy's vector */
+    double coef;
+} two_loop_pass;
+
+static void run_block(void *ctx, int block, int worker)
+{
+    (void)worker;
+    const two_loop_pass *p = ctx;
+    const unsigned char *held = p->opt->held;
+    float *q = p->opt->dir;
+    const float *s = p->s, *v = p->v;
+    size_t begin = (size_t)block * LBFGS_BLOCK, end = begin + LBFGS_BLOCK < p->opt->n ? begin + LBFGS_BLOCK : p->opt->n;
+    double a = 0.0, b = 0.0, c = 0.0;
+    switch (p->kind) {
+    case PASS_FREE_DOTS:
+        for (size_t i = begin; i < end; i++) {
+            if (held[i])
+                continue;
+            a += (double)s[i] * v[i];
+            b += (double)v[i] * v[i];
+            c += (double)s[i] * q[i];
+        }
+        break;
+    case PASS_FREE_AXPY:
+        for (size_t i = begin; i < end; i++)
+            if (!held[i])
+                q[i] = (float)(q[i] + p->coef * v[i]);
+        break;
+    case PASS_DOT:
+        for (size_t i = begin; i < end; i++)
+            a += (double)v[i] * q[i];
+        break;
+    case PASS_SCALE:
+        for (size_t i = begin; i < end; i++)
+            q[i] = (float)(p->coef * q[i]);
+        break;
+    }
+    double *sums = p->opt->partial + 3 * (size_t)block;
+    sums[0] = a, sums[1] = b, sums[2] = c;
+}
+
+/* Runs one pass; sums (may be NULL) receives its three totals. */
+static void two_loop_run(nst_lbfgs *opt, pass_kind kind, const float *s, const float *v, double coef, double sums[3])
+{
+    two_loop_pass p = {opt, kind, s, v, coef};
+    int blocks = (int)((opt->n + LBFGS_BLOCK - 1) / LBFGS_BLOCK);
+    nst_parallel_for(blocks, run_block, &p);
+    if (!sums)
+        return;
+    sums[0] = sums[1] = sums[2] = 0.0;
+    for (int b = 0; b < blocks; b++)
+        for (int k = 0; k < 3; k++)
+            sums[k] += opt->partial[3 * (size_t)b + k];
+}
+
 /* The two-loop recursion on the free variables, starting from dir = -g there
  * (after steepest_direction).  Pairs whose curvature on the free set is not
  * positive are skipped for this step.  Leaves -H g in dir and returns how
  * many pairs it used. */
 static int history_direction(nst_lbfgs *opt)
 {
-    const unsigned char *held = opt->held;
-    const size_t n = opt->n;
-    float *q = opt->dir; /* holds +g, then H g, negated at the end */
-    for (size_t i = 0; i < n; i++)
-        q[i] = -q[i];
+    /* dir holds -g (0 where held); the recursion turns q = +g into H g */
+    two_loop_run(opt, PASS_SCALE, NULL, NULL, -1.0, NULL);
     double gamma = 1.0;
     int used = 0;
     for (int age = 0; age < opt->n_pairs; age++) {
         int k = ring_index(opt, age);
-        const float *s = opt->s[k], *y = opt->y[k];
-        double sy = 0.0, yy = 0.0, sq = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            if (held[i])
-                continue;
-            sy += (double)s[i] * y[i];
-            yy += (double)y[i] * y[i];
-            sq += (double)s[i] * q[i];
-        }
+        double sums[3]; /* s.y, y.y, s.q */
+        two_loop_run(opt, PASS_FREE_DOTS, opt->s[k], opt->y[k], 0.0, sums);
+        double sy = sums[0], yy = sums[1];
         opt->rho[k] = 0.0;
         if (!(sy > curvature_eps * yy) || !isfinite(sy) || !isfinite(yy))
             continue;
         opt->rho[k] = 1.0 / sy;
-        opt->alpha[k] = opt->rho[k] * sq;
+        opt->alpha[k] = opt->rho[k] * sums[2];
         if (used++ == 0)
             gamma = sy / yy;
-        for (size_t i = 0; i < n; i++)
-            if (!held[i])
-                q[i] = (float)(q[i] - opt->alpha[k] * y[i]);
+        two_loop_run(opt, PASS_FREE_AXPY, NULL, opt->y[k], -opt->alpha[k], NULL);
     }
-    for (size_t i = 0; i < n; i++)
-        q[i] = (float)(gamma * q[i]);
+    two_loop_run(opt, PASS_SCALE, NULL, NULL, gamma, NULL);
     for (int age = opt->n_pairs - 1; age >= 0; age--) {
         int k = ring_index(opt, age);
         if (opt->rho[k] == 0.0)
             continue;
-        const float *s = opt->s[k], *y = opt->y[k];
-        double yr = 0.0;
-        for (size_t i = 0; i < n; i++)
-            yr += (double)y[i] * q[i]; /* q is 0 on held variables */
-        double coef = opt->alpha[k] - opt->rho[k] * yr;
-        for (size_t i = 0; i < n; i++)
-            if (!held[i])
-                q[i] = (float)(q[i] + coef * s[i]);
+        double sums[3];
+        two_loop_run(opt, PASS_DOT, NULL, opt->y[k], 0.0, sums);
+        two_loop_run(opt, PASS_FREE_AXPY, NULL, opt->s[k], opt->alpha[k] - opt->rho[k] * sums[0], NULL);
     }
-    for (size_t i = 0; i < n; i++)
-        q[i] = -q[i];
+    two_loop_run(opt, PASS_SCALE, NULL, NULL, -1.0, NULL);
     return used;
 }
 

@@ -1,5 +1,6 @@
 # Helpers for the Python-fu scripts run inside GIMP (exec'd before them).
 import os
+import sys
 from gi.repository import Gimp, Gio
 
 NAME = "plug-in-neural-style-transfer"
@@ -46,3 +47,18 @@ def run_transfer(image, layer, **args):
     message = Gimp.get_pdb().get_last_error() if status != Gimp.PDBStatusType.SUCCESS else ""
     print("run %s -> %s %s" % (sorted(args), status.value_nick, message))
     return status, message
+
+
+def open_in_display(path):
+    """Loads a picture into a new image shown in a window, as a user opens it."""
+    image = load(path)
+    Gimp.Display.new(image)
+    Gimp.displays_flush()
+    image.clean_all()
+    return image
+
+
+def say(text):
+    """A line for the test driver, which watches GIMP's output."""
+    print(text)
+    sys.stdout.flush()

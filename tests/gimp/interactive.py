@@ -4,13 +4,9 @@
 # confirmed with OK: one new layer named after the style, no preview left,
 # and one Ctrl+Z (pressed by the driver) removes it again.
 # Env: NST_CONTENT, NST_STYLE, NST_OUT, NST_SIZE, NST_ITERATIONS_CANCEL, NST_ITERATIONS_OK.
-import sys
 
 out = env("NST_OUT")
-image = load(env("NST_CONTENT"))
-Gimp.Display.new(image)
-Gimp.displays_flush()
-image.clean_all()
+image = open_in_display(env("NST_CONTENT"))
 content = image.get_layers()[0]
 style_file = Gio.File.new_for_path(env("NST_STYLE"))
 
@@ -20,11 +16,6 @@ def snapshot(tag):
     for i, layer in enumerate(layers):
         export_layer(layer, "%s/%s-layer%d.png" % (out, tag, i))
     return [l.get_name() for l in layers], image.is_dirty()
-
-
-def say(text):
-    print(text)
-    sys.stdout.flush()
 
 
 def interactive(iterations):

@@ -109,3 +109,34 @@ start_xvfb() {
     done
     fail "Xvfb did not start on $DISPLAY"
 }
+
+# start_gimp_script SECONDS SCRIPT: the full GIMP on a new virtual screen,
+# in the background (GIMP_PID), running the Python-fu SCRIPT with its output
+# in $LOG; the caller's environment assignments reach the script.  Both are
+# stopped when the test exits.
+start_gimp_script() {
+    start_xvfb 1600x1000
+    GIMP_PID=
+    trap '[ -z "$GIMP_PID" ] || kill "$GIMP_PID" 2>/dev/null || true; kill "$XVFB_PID" 2>/dev/null || true' EXIT
+    timeout -k 10 "$1" gimp-3.0 --no-splash --batch-interpreter=python-fu-eval \
+        -b "exec(open('$2').read())" --quit > "$LOG" 2>&1 &
+    GIMP_PID=$!
+}
+
+# For the tests that start GIMP with start_gimp_script:
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds; fails at once when GIMP has exited.
+wait_for() {
+    local seconds=$1
+    shift
+    local deadline=$((SECONDS + seconds))
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        kill -0 "$GIMP_PID" 2>/dev/null || return 1
+        sleep 0.3
+    done
+}
+log_has() { grep -q -- "$1" "$LOG"; }
+log_count() { grep -c -- "$1" "$LOG" || true; }
+dialog_window() { xdotool search --onlyvisible --name '^Neural Style Transfer$' 2>/dev/null | tail -1; }
+dialog_shown() { [ -n "$(dialog_window)" ]; }
+die() { show_log "$LOG" 60; fail "$*"; }

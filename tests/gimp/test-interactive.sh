@@ -13,36 +13,9 @@ magick "$(find_sample chelsea.png)" -resize 384x "$OUT/content.png"
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/interactive.py" > "$OUT/script.py"
 LOG=$OUT/gimp.log
 
-start_xvfb 1600x1000
-GIMP_PID=
-cleanup() {
-    [ -z "$GIMP_PID" ] || kill "$GIMP_PID" 2>/dev/null || true
-    kill "$XVFB_PID" 2>/dev/null || true
-}
-trap cleanup EXIT
-
 NST_PLUGIN_DEBUG=1 NST_CONTENT=$OUT/content.png NST_STYLE=$(find_sample starry_night.jpg) NST_OUT=$OUT \
-    NST_SIZE=96 NST_ITERATIONS_CANCEL=1000 NST_ITERATIONS_OK=5 \
-    timeout -k 10 600 gimp-3.0 --no-splash --batch-interpreter=python-fu-eval \
-    -b "exec(open('$OUT/script.py').read())" --quit > "$LOG" 2>&1 &
-GIMP_PID=$!
+    NST_SIZE=96 NST_ITERATIONS_CANCEL=1000 NST_ITERATIONS_OK=5 start_gimp_script 600 "$OUT/script.py"
 
-# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
-wait_for() {
-    local seconds=$1
-    shift
-    local deadline=$((SECONDS + seconds))
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        kill -0 "$GIMP_PID" 2>/dev/null || return 1
-        sleep 0.3
-    done
-}
-log_has() { grep -q -- "$1" "$LOG"; }
-log_count() { grep -c -- "$1" "$LOG" || true; }
-dialog_window() { xdotool search --onlyvisible --name '^Neural Style Transfer$' 2>/dev/null | tail -1; }
-dialog_shown() { [ -n "$(dialog_window)" ]; }
-die() { show_log "$LOG" 60; fail "$*"; }
 shot() { import -window "${2:-root}" "$OUT/$1.png" && note "screenshot $OUT/$1.png"; }
 press() { # press WINDOW KEYS...: keyboard input to the dialog (no window manager here)
     local window=$1
