@@ -217,7 +217,7 @@ static void test_zero_iterations(void)
     CHECK(strstr(read_file(stderr_path), "iteration 0/0"), "no progress line on stderr: %s", read_file(stderr_path));
     const char *log = read_file(log_path);
     CHECK(count_lines(log) == 1, "--iterations 0 logged %d lines: %s", count_lines(log), log);
-    const char *start = "{\"eval\":0,\"iter\":0,\"content\":";
+    const char *start = "{\"eval\":0,\"iter\":0,\"stage\":0,\"content\":";
     CHECK(strncmp(log, start, strlen(start)) == 0, "log line: %s", log);
     static const char *const keys[] = {"\"style\":", "\"tv\":", "\"total\":", "\"seconds\":"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
