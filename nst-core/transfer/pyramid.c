@@ -1,5 +1,7 @@
 /* The multi-scale pyramid: coarse to fine from ~192 px up to the working
  * size in steps of at most 2x, each stage starting from the previous result.
+ * Up to 1024 px the last stage does most of the work; on bigger pictures the
+ * stage nearest below 1024 px does, and the larger ones refine.
  *
  * Measured pitfalls (shared/docs/findings.md): a naive pyramid lets the
  * style erase the content's large structure at the coarse stages, and the
@@ -21,10 +23,38 @@
 #define FINAL_STAGE_SHARE 0.9
 /* Coarse stages weigh alpha by (final size / stage size), at most this. */
 #define MAX_CONTENT_FACTOR 4.0
+/* Stages larger than this only refine: the picture is arranged and styled
+ * at or below it, where an iteration is cheap, and the larger stages rebuild
+ * the fine texture the upsampling blurred.  A refining stage of side S gets
+ * REFINE_SHARE x MAIN_STAGE_SIDE / S of the iterations (at least one), so
+ * a 24-megapixel picture spends minutes, not hours, at full size. */
+#define MAIN_STAGE_SIDE 1024
+#define REFINE_SHARE 0.25
 
 static int longest_side(int w, int h)
 {
     return w > h ? w : h;
+}
+
+/* Splits `total` iterations over the n stages of a pyramid whose last stage
+ * is its main one (FINAL_STAGE_SHARE there, the rest evenly).  With too few
+ * iterations the coarsest stages go, so that every stage left gets at least
+ * one: returns how many stages (the last ones) are kept, their iterations in
+ * iterations[0 .. kept - 1]. */
+static int split_iterations(int total, int n, int *iterations)
+{
+    /* The coarse stages' share (1e-9: 10 x 0.1 must give 1, not 0.999...). */
+    int coarse = (int)floor(total * (1.0 - FINAL_STAGE_SHARE) + 1e-9);
+    int keep = n;
+    while (keep > 1 && coarse / (keep - 1) < 1)
+        keep--;
+    int given = 0;
+    for (int s = 0; s < keep - 1; s++) {
+        iterations[s] = coarse / (keep - 1);
+        given += iterations[s];
+    }
+    iterations[keep - 1] = total - given;
+    return keep;
 }
 
 void nst_pyramid_stages(const nst_params *p, int width, int height, nst_plan *plan)
@@ -38,34 +68,40 @@ void nst_pyramid_stages(const nst_params *p, int width, int height, nst_plan *pl
         n = 1;
     if (n > NST_MAX_STAGES)
         n = NST_MAX_STAGES;
-    int total = p->iterations;
-    /* The coarse stages' share (1e-9: 10 x 0.1 must give 1, not 0.999...). */
-    int coarse = (int)floor(total * (1.0 - FINAL_STAGE_SHARE) + 1e-9);
-    /* Few iterations: the coarsest stages go first, so every stage left gets
-     * at least one and the steps between them stay as planned. */
-    int keep = n;
-    while (keep > 1 && coarse / (keep - 1) < 1)
-        keep--;
-    plan->stages = keep;
-    for (int s = 0; s < keep; s++) {
-        int k = s + n - keep; /* index in the full pyramid */
+    int widths[NST_MAX_STAGES], heights[NST_MAX_STAGES];
+    for (int k = 0; k < n; k++) {
         if (k == n - 1) {
-            plan->stage_width[s] = width;
-            plan->stage_height[s] = height;
+            widths[k] = width;
+            heights[k] = height;
         } else {
             double side = first * pow((double)longest / first, (double)k / (n - 1));
-            nst_image_fit_size(width, height, (int)lround(side), &plan->stage_width[s], &plan->stage_height[s]);
+            nst_image_fit_size(width, height, (int)lround(side), &widths[k], &heights[k]);
         }
     }
-    n = keep;
-    /* The final stage has the most texture to rebuild and sets the result;
-     * the coarse stages only arrange the large structure, cheaply. */
-    int given = 0;
-    for (int s = 0; s < n - 1; s++) {
-        plan->stage_iterations[s] = coarse / (n - 1);
-        given += plan->stage_iterations[s];
+
+    /* The main stage: the last one up to MAIN_STAGE_SIDE; those above refine. */
+    int total = p->iterations, main_stage = n - 1, refining = 0;
+    int iterations[NST_MAX_STAGES];
+    while (main_stage > 0 && longest_side(widths[main_stage], heights[main_stage]) > MAIN_STAGE_SIDE)
+        main_stage--;
+    for (int k = main_stage + 1; k < n; k++) {
+        long share = lround(total * REFINE_SHARE * MAIN_STAGE_SIDE / longest_side(widths[k], heights[k]));
+        iterations[k] = share > 1 ? (int)share : 1;
+        refining += iterations[k];
     }
-    plan->stage_iterations[n - 1] = total - given;
+    if (refining >= total) { /* too few iterations to refine: the final stage is the main one */
+        main_stage = n - 1;
+        refining = 0;
+    }
+    int keep = split_iterations(total - refining, main_stage + 1, iterations);
+    int dropped = main_stage + 1 - keep; /* the coarsest stages that got no iteration */
+    plan->stages = n - dropped;
+    for (int s = 0; s < plan->stages; s++) {
+        int k = s + dropped;
+        plan->stage_width[s] = widths[k];
+        plan->stage_height[s] = heights[k];
+        plan->stage_iterations[s] = k <= main_stage ? iterations[s] : iterations[k];
+    }
 }
 
 /* Splitmix64 noise in [0,1), reproducible from the seed. */

@@ -116,6 +116,28 @@ static void test_stages(void)
     CHECK(plan.stages == 2 && plan.stage_iterations[0] == 1 && plan.stage_iterations[1] == 11 &&
               plan.stage_width[0] == 314 && plan.stage_width[1] == 512,
           "12 iterations: %d stages (%d+%d)", plan.stages, plan.stage_iterations[0], plan.stage_iterations[1]);
+
+    /* A big picture is styled at the last stage up to 1024 px; the larger
+     * stages refine with fewer iterations the larger they are. */
+    small_params(&p, 6000, 300, 0);
+    plan = plan_of(&p);
+    int main_stage = -1, total = 0, shrinking = 1;
+    for (int s = 0; s < plan.stages; s++) {
+        total += plan.stage_iterations[s];
+        if (plan.stage_width[s] <= 1024)
+            main_stage = s;
+        else if (s > 0 && plan.stage_width[s - 1] > 1024)
+            shrinking &= plan.stage_iterations[s] < plan.stage_iterations[s - 1];
+    }
+    CHECK(total == 300 && plan.stage_width[plan.stages - 1] == 6000, "6000 px: %d iterations, last stage %d px",
+          total, plan.stage_width[plan.stages - 1]);
+    CHECK(main_stage >= 0 && main_stage < plan.stages - 1 && plan.stage_iterations[main_stage] >= 150,
+          "6000 px: the main stage (%d, %d px) must get most iterations (%d)", main_stage,
+          main_stage >= 0 ? plan.stage_width[main_stage] : 0, main_stage >= 0 ? plan.stage_iterations[main_stage] : 0);
+    CHECK(shrinking && plan.stage_iterations[plan.stages - 1] >= 1 &&
+              plan.stage_iterations[plan.stages - 1] <= 300 / 20,
+          "6000 px: refining stages get fewer iterations as they grow (final: %d)",
+          plan.stage_iterations[plan.stages - 1]);
 }
 
 static void test_memory_plan(void)
