@@ -4,7 +4,8 @@
 #
 #   tools/gimp3-chroot.sh setup        build (or restore from the cache) the chroot
 #   tools/gimp3-chroot.sh run 'cmd'    run a shell command inside (cwd /src)
-#   tools/gimp3-chroot.sh test         build the project inside and run meson's 'gimp' suite
+#   tools/gimp3-chroot.sh test [T...]  build the project inside and run meson's 'gimp' suite
+#                                      (or only the tests named, e.g. gimp-big-picture)
 #   tools/gimp3-chroot.sh shell        an interactive shell inside
 #   tools/gimp3-chroot.sh clean        delete the chroot (the cached tarball stays)
 #
@@ -215,6 +216,7 @@ cmd_run() {
 }
 
 cmd_test() {
+    local selection=${*:---suite gimp}
     setup
     mount_all
     fetch_samples
@@ -224,7 +226,7 @@ cmd_test() {
         meson setup $BUILD_DIR /src --prefix=/usr/local -Dplugin=enabled >&2
         ninja -C $BUILD_DIR >&2
         NST_GIMP_OUT=/out NST_GIMP_SAMPLES=/out/samples \
-            meson test -C $BUILD_DIR --suite gimp --print-errorlogs --num-processes 1 \
+            meson test -C $BUILD_DIR $selection --print-errorlogs --num-processes 1 \
             -t ${NST_TEST_TIMEOUT_MULTIPLIER:-1}"
 }
 
@@ -234,7 +236,7 @@ main() {
     case "$sub" in
         setup) with_lock setup; log "ready: $ROOT" ;;
         run) [ $# -ge 1 ] || die "usage: $0 run 'command'"; with_lock cmd_run "$1" ;;
-        test) with_lock cmd_test ;;
+        test) with_lock cmd_test "$@" ;;
         shell) with_lock cmd_run 'exec bash -i' ;;
         clean) with_lock rm -rf "$ROOT" "$ROOT.partial" ;;
         path) echo "$ROOT" ;;

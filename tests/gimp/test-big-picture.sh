@@ -2,7 +2,7 @@
 # A 24-megapixel photo in the full GIMP under Xvfb, as a user runs it: the
 # dialog with size 0 (the layer's own 6000x4000), the default memory budget
 # (what the machine has free), OK when the run is done.  Checks: the engine
-# planned a tiled final stage within its budget and the plug-in's peak memory
+# planned the run within its budget (tiled here) and the plug-in's peak memory
 # (VmHWM) stayed within that budget; the result is one layer at full size,
 # stylised (not flat, not the photo), the photo's layer untouched; and no
 # seam shows along the tile borders (tests/transfer/seam_check.py, also
@@ -41,7 +41,6 @@ plan=$(grep -o 'plan: .*' "$LOG" | head -1)
 note "$plan"
 field() { sed -n "s/.*[ :]$1=\([0-9x]*\).*/\1/p" <<< "$plan"; }
 [ "$(field final)" = "6000x4000" ] || die "size 0 must work at the layer's 6000x4000, plan: $plan"
-[ "$(field tiled)" = 1 ] || die "a 24 MP final stage is expected to be tiled, plan: $plan"
 [ "$(field bytes)" -le "$(field budget)" ] || die "the plan exceeds its budget: $plan"
 wait_for 900 log_has "preview frame drawn" || die "no preview reached the canvas"
 import -window "$window" "$OUT/dialog-running.png" && note "screenshot $OUT/dialog-running.png"
@@ -71,7 +70,12 @@ print(f"result {result.shape[1]}x{result.shape[0]}: spread {spread:.3f}, mean ch
 sys.exit(0 if result.shape == content.shape and spread > 0.05 and change > 0.03 else 1)
 EOF
 # The seam check needs the tile grid: the window and overlap of the plan, one round per 4 iterations.
-rounds=$((($(field final_iterations) + 3) / 4))
-python3 "$NST_TEST_SOURCE_ROOT/tests/transfer/seam_check.py" "$OUT/result.png" "$(field window)" \
-    "$(field overlap)" "$rounds" --crop "$OUT/seam-crop.png" >&2 || fail "a seam shows along the tile borders"
+# (A machine with ~40 GiB free runs the final stage whole: no tiles, no seams to look for.)
+if [ "$(field tiled)" = 1 ]; then
+    rounds=$((($(field final_iterations) + 3) / 4))
+    python3 "$NST_TEST_SOURCE_ROOT/tests/transfer/seam_check.py" "$OUT/result.png" "$(field window)" \
+        "$(field overlap)" "$rounds" --crop "$OUT/seam-crop.png" >&2 || fail "a seam shows along the tile borders"
+else
+    note "the final stage ran whole (enough memory): no tile borders to check"
+fi
 note "ok"
