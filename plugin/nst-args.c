@@ -111,6 +111,11 @@ void nst_args_register(GimpProcedure *procedure)
         _("Longest side in pixels the picture is made at (0 = the layer's own size); the result is "
           "scaled to the layer's size"),
         0, 8192, d.size, G_PARAM_READWRITE);
+    gimp_procedure_add_int_argument(
+        procedure, "max-memory", _("Memory _limit (MiB)"),
+        _("Most memory the run may use (0 = what the machine has free, less a margin); above it the "
+          "picture is made in tiles, or the run stops and says how much it needs"),
+        0, 1 << 24, 0, G_PARAM_READWRITE);
     gimp_procedure_add_choice_argument(
         procedure, "init", _("_Begin with"), _("The picture the optimisation starts from"),
         choice_new(init_items), choice_nick(init_items, d.init), G_PARAM_READWRITE);
@@ -145,12 +150,12 @@ void nst_settings_read(NstSettings *settings, GimpProcedureConfig *config, gbool
 {
     GimpDrawable *style_layer = NULL;
     GFile *style_file = NULL;
-    int iterations, size, seed;
+    int iterations, size, seed, max_memory_mib;
     double content_weight, style_weight, tv_weight, learning_rate, style_scale;
     gboolean live_preview;
 
     g_object_get(config, "style-layer", &style_layer, "style-file", &style_file, "iterations", &iterations,
-                 "size", &size, "seed", &seed, "content-weight", &content_weight, "style-weight",
+                 "size", &size, "max-memory", &max_memory_mib, "seed", &seed, "content-weight", &content_weight, "style-weight",
                  &style_weight, "tv-weight", &tv_weight, "learning-rate", &learning_rate, "style-scale",
                  &style_scale, "live-preview", &live_preview, NULL);
 
@@ -159,6 +164,7 @@ void nst_settings_read(NstSettings *settings, GimpProcedureConfig *config, gbool
     nst_params *p = &settings->params;
     p->iterations = iterations;
     p->size = size;
+    p->max_memory = (size_t)max_memory_mib << 20;
     p->seed = (uint64_t)seed;
     p->content_weight = content_weight;
     p->style_weight = style_weight;
@@ -211,7 +217,8 @@ gboolean nst_settings_same_picture(const NstSettings *a, const NstSettings *b)
            p->size == q->size && p->seed == q->seed && p->content_weight == q->content_weight &&
            p->style_weight == q->style_weight && p->tv_weight == q->tv_weight &&
            p->learning_rate == q->learning_rate && p->style_scale == q->style_scale &&
-           p->optimizer == q->optimizer && p->init == q->init && p->preserve_colors == q->preserve_colors;
+           p->optimizer == q->optimizer && p->init == q->init && p->preserve_colors == q->preserve_colors &&
+           p->max_memory == q->max_memory;
 }
 
 void nst_settings_clear(NstSettings *settings)

@@ -100,7 +100,7 @@ NstDialog *nst_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
 
     sensitive_if_choice(dialog, config, "learning-rate", "optimizer", "adam");
     framed_box(dialog, "quality-frame", _("Quality and speed"), "model", "size", "iterations",
-               "optimizer", "learning-rate", "init", "seed", NULL);
+               "optimizer", "learning-rate", "init", "seed", "max-memory", NULL);
 
     framed_box(dialog, "result-frame", _("Result"), "preserve-colors", "output", "live-preview", NULL);
 

@@ -23,8 +23,13 @@ static struct {
     void *ctx;
     int n_tasks, stride, first;
     atomic_int next;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0,
-          NULL, NULL, 0, 1, 0, 0};
+} pool = {
+    .loop = PTHREAD_MUTEX_INITIALIZER,
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .start = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .stride = 1,
+};
 
 static void init_locked(void)
 {

@@ -7,6 +7,8 @@
  *   feed several layers (SqueezeNet's squeeze output feeds both expands).
  * - Workspaces are caller-owned so a network can allocate them once; query the
  *   size with the *_workspace_floats() functions.
+ * - Kernels spread their loops over the worker pool (base/parallel.h), so they
+ *   must not be called from inside a pool task.
  * - Kernels do not allocate and cannot fail: shapes are validated when the
  *   network is built. */
 #ifndef NST_NN_LAYERS_H
@@ -36,7 +38,8 @@ int nst_padded_source(int i, int len, nst_padding mode);
 /* Output size of a conv or pool along one axis (floor mode). */
 int nst_conv_out_size(int in, int kernel, int stride, int pad);
 
-/* Floats of workspace conv forward/backward need for one image of in_h x in_w. */
+/* Floats of workspace conv forward/backward need for one image of in_h x in_w:
+ * an im2col slab of whole output rows per worker (nst_parallel_max_workers). */
 size_t nst_conv2d_workspace_floats(const nst_conv_desc *d, int in_h, int in_w);
 
 /* y[n, out_c, oh, ow] = conv(x) + bias (bias may be NULL).  weight is

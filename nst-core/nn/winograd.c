@@ -27,7 +27,7 @@ enum {
     SCRATCH_ROWS = 16
 };
 
-/* V and M of one chunk together stay near this many floats (8 MB), inside the
+/* V and M of one worker's chunk together stay near this many floats (8 MB), inside the
  * last-level cache and large enough for efficient GEMMs. */
 static const size_t chunk_budget_floats = (size_t)2 << 20;
 

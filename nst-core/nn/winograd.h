@@ -29,7 +29,8 @@ size_t nst_winograd_weight_floats(const nst_conv_desc *d);
 /* U = G g G^T for every (out, in) pair; weight is [out_c, in_c, 3, 3]. */
 void nst_winograd_transform_weights(const nst_conv_desc *d, const float *weight, float *u);
 
-/* Floats of workspace for a forward or backward pass (independent of the picture size above a few tiles). */
+/* Floats of workspace for a forward or backward pass: one slab per worker
+ * (nst_parallel_max_workers), independent of the picture size above a few tiles. */
 size_t nst_winograd_workspace_floats(const nst_conv_desc *d, int in_h, int in_w);
 
 /* y = conv(x) + bias (bias may be NULL), then max(y, 0) when relu is set. */

@@ -28,6 +28,13 @@ expect_error("missing model", ["vgg19", env("NST_MODEL_DIR_SHOWN")], style_file=
 expect_error("missing style file", [],
              style_file=Gio.File.new_for_path("/nonexistent/no-such-picture.png"))
 
+# A memory limit the run cannot meet: the plan refuses before anything starts,
+# naming what it needs and what it was given.
+expect_error("impossible memory limit", ["even in", "tiles", "GiB available"], style_file=style_file,
+             max_memory=1)
+if len(image.get_layers()) != 1:
+    raise Exception("the refused call left a layer behind")
+
 tiny = Gimp.Image.new(1, 1, Gimp.ImageBaseType.RGB)
 tiny_layer = Gimp.Layer.new(tiny, "tiny", 1, 1, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
 tiny.insert_layer(tiny_layer, None, 0)
