@@ -112,7 +112,7 @@ void nst_args_register(GimpProcedure *procedure)
           "scaled to the layer's size"),
         0, 8192, d.size, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
-        procedure, "max-memory", _("Memory _limit (MiB)"),
+        procedure, "max-memory", _("Ma_ximum memory (MiB)"),
         _("Most memory the run may use (0 = what the machine has free, less a margin); above it the "
           "picture is made in tiles, or the run stops and says how much it needs"),
         0, 1 << 24, 0, G_PARAM_READWRITE);

@@ -222,7 +222,7 @@ cmd_test() {
     fetch_samples
     in_chroot "set -e
         # A fresh build folder each time: the chroot outlives checkouts.
-        [ -n "${NST_KEEP_BUILD:-}" ] || rm -rf $BUILD_DIR
+        [ -n '${NST_KEEP_BUILD:-}' ] || rm -rf $BUILD_DIR
         meson setup $BUILD_DIR /src --prefix=/usr/local -Dplugin=enabled >&2
         ninja -C $BUILD_DIR >&2
         NST_GIMP_OUT=/out NST_GIMP_SAMPLES=/out/samples \

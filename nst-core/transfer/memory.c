@@ -32,9 +32,14 @@ static size_t to_size(double bytes)
     return bytes >= (double)SIZE_MAX ? SIZE_MAX : (size_t)bytes;
 }
 
-static double gib(size_t bytes)
+/* "2.1 GiB", or "300 MiB" below a GiB, where one decimal of GiB says nothing. */
+static void format_bytes(size_t bytes, char *out, size_t size)
 {
-    return (double)bytes / (1024.0 * 1024.0 * 1024.0);
+    double mib = (double)bytes / (1024.0 * 1024.0);
+    if (mib >= 1024.0)
+        snprintf(out, size, "%.1f GiB", mib / 1024.0);
+    else
+        snprintf(out, size, "%.0f MiB", mib < 1.0 && bytes > 0 ? 1.0 : mib);
 }
 
 /* ---- networks ---- */
@@ -293,10 +298,13 @@ nst_status nst_memory_plan(const nst_transfer *t, nst_plan *plan, nst_error *err
     plan->mode = window ? NST_RUN_TILED : NST_RUN_WHOLE;
     if (peak > budget) {
         plan->mode = NST_RUN_REFUSED;
+        char needed[32], available[32];
+        format_bytes(plan->bytes, needed, sizeof needed);
+        format_bytes(plan->budget, available, sizeof available);
         return nst_error_set(err, NST_ERR_NOMEM,
-                             "a %dx%d picture needs %.1f GiB even in %dx%d tiles, %.1f GiB available; "
-                             "lower --size or raise --max-memory",
-                             width, height, gib(plan->bytes), window, window, gib(plan->budget));
+                             "a %dx%d picture needs %s even in %dx%d tiles, %s available; "
+                             "lower the working size or raise the memory limit (--size, --max-memory)",
+                             width, height, needed, window, window, available);
     }
     return NST_OK;
 }

@@ -30,7 +30,7 @@ expect_error("missing style file", [],
 
 # A memory limit the run cannot meet: the plan refuses before anything starts,
 # naming what it needs and what it was given.
-expect_error("impossible memory limit", ["even in", "tiles", "GiB available"], style_file=style_file,
+expect_error("impossible memory limit", ["even in", "tiles", "1 MiB available", "memory limit"], style_file=style_file,
              max_memory=1)
 if len(image.get_layers()) != 1:
     raise Exception("the refused call left a layer behind")

@@ -174,7 +174,7 @@ static void test_memory_plan(void)
     nst_plan refused;
     CHECK(nst_transfer_plan(t, &refused, &err) == NST_ERR_NOMEM && refused.mode == NST_RUN_REFUSED,
           "1 MiB budget: mode %d", refused.mode);
-    CHECK(strstr(err.message, "GiB available") && strstr(err.message, "--max-memory") &&
+    CHECK(strstr(err.message, "1 MiB available") && strstr(err.message, "memory limit") &&
               strstr(err.message, "1024x"),
           "message: %s", err.message);
     nst_image *result = (nst_image *)&err; /* must be reset */
