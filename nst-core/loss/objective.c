@@ -237,13 +237,15 @@ nst_status nst_objective_set_content(nst_objective *obj, const float *rgb_planar
     return NST_OK;
 }
 
-/* Grams are summed over parts of the hw columns, one part per worker, each
- * into its own [c, c] slice of the scratch (nst_objective_gram_floats). */
+/* Grams are summed over parts of the hw columns, as many parts as the
+ * machine has cores (not as workers are asked for, so --threads does not
+ * change a bit of the result), each into its own [c, c] slice of the
+ * scratch (nst_objective_gram_floats). */
 typedef struct gram_job {
     const float *a;
     int c, hw, parts;
-    float *gram;         /* the scratch: part p's sum at p c^2 */
-    float scale; /* gradient: grad += scale D A, D in gram */
+    float *gram;  /* the scratch: part p's sum at p c^2 */
+    float scale;  /* gradient: grad += scale D A, D in gram */
     float *grad;
 } gram_job;
 
@@ -262,7 +264,7 @@ enum { GRAM_MIN_COLUMNS = 256 };
 
 static int gram_parts(int hw)
 {
-    int parts = nst_parallel_workers(), most = hw / GRAM_MIN_COLUMNS;
+    int parts = nst_parallel_max_workers(), most = hw / GRAM_MIN_COLUMNS;
     return parts < most ? parts : (most > 0 ? most : 1);
 }
 

@@ -10,11 +10,16 @@
  * straddles a kink is no reference: a point is used only when its forward and
  * backward one-sided differences agree.  Only pixels whose gradient is at
  * least a fifth of the largest are tested, where the float32 rounding of the
- * objective (the numerator) is small against the change that h makes. */
+ * objective (the numerator) is small against the change that h makes.
+ *
+ * Last, the objective at 96x128 (large enough for the Gram matrices to be
+ * summed in parts) gives the same bytes on one worker thread as on all. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "base/parallel.h"
 #include "model_test_util.h"
 #include "test_util.h"
 
@@ -167,6 +172,37 @@ static void check_padding(const nst_model *model, nst_padding padding, const flo
     g->obj = NULL;
 }
 
+static void check_same_on_any_workers(const nst_model *model)
+{
+    enum { BH = 96, BW = 128 };
+    size_t count = (size_t)3 * BH * BW;
+    float *content = malloc(count * sizeof *content), *style = malloc(count * sizeof *style);
+    float *x = malloc(count * sizeof *x), *grad1 = malloc(count * sizeof *grad1), *gradn = malloc(count * sizeof *gradn);
+    nst_params params;
+    make_params(&params, NST_MODEL_SQUEEZENET11, "fire3", "conv1,fire2,fire3,fire4,fire5", 1, 1e5, 0.1);
+    nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT};
+    nst_objective *obj = NULL;
+    if (content && style && x && grad1 && gradn) {
+        test_fill_uniform(content, count, 31, 0, 1);
+        test_fill_uniform(style, count, 32, 0, 1);
+        test_fill_uniform(x, count, 33, 0, 1);
+        obj = make_objective(model, BH, BW, &params, &options, content, style, BH, BW);
+    }
+    if (obj) {
+        nst_losses one, all;
+        nst_error err = {0};
+        nst_parallel_set_workers(1);
+        nst_status s1 = nst_objective_eval(obj, x, grad1, &one, &err);
+        nst_parallel_set_workers(0);
+        nst_status sn = nst_objective_eval(obj, x, gradn, &all, &err);
+        CHECK(s1 == NST_OK && sn == NST_OK, "eval: %s", err.message);
+        CHECK(one.total == all.total && memcmp(grad1, gradn, count * sizeof *grad1) == 0,
+              "1 and %d workers differ: total %.17g vs %.17g", nst_parallel_workers(), one.total, all.total);
+    }
+    nst_objective_free(obj);
+    free(content), free(style), free(x), free(grad1), free(gradn);
+}
+
 int main(void)
 {
     nst_error err = {0};
@@ -183,6 +219,7 @@ int main(void)
         check_padding(model, NST_PAD_ZERO, content, style, &g);
         check_padding(model, NST_PAD_REFLECT, content, style, &g);
         check_padding(model, NST_PAD_REPLICATE, content, style, &g);
+        check_same_on_any_workers(model);
     }
     free(content);
     free(style);
