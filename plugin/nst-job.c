@@ -37,14 +37,19 @@ struct NstJob {
     gboolean detached;
 };
 
-void nst_debug(const char *format, ...)
+gboolean nst_debug_enabled(void)
 {
     static int enabled = -1;
     if (enabled < 0) {
         const char *env = g_getenv("NST_PLUGIN_DEBUG");
         enabled = env != NULL && env[0] != '\0' && g_strcmp0(env, "0") != 0;
     }
-    if (!enabled)
+    return enabled;
+}
+
+void nst_debug(const char *format, ...)
+{
+    if (!nst_debug_enabled())
         return;
     va_list args;
     va_start(args, format);
@@ -157,9 +162,10 @@ static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **
         nst_transfer_free(transfer);
         return status;
     }
+    /* The run plans again itself; this copy is only for the test log. */
     nst_plan plan;
     nst_error plan_err = {0};
-    if (nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
+    if (nst_debug_enabled() && nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
         int last = plan.stages - 1;
         nst_debug("plan: stages=%d final=%dx%d tiled=%d window=%d overlap=%d final_iterations=%d bytes=%zu "
                   "budget=%zu",

@@ -54,5 +54,7 @@ void nst_job_free_model_cache(void);
 
 /* Messages for developers and tests, on when NST_PLUGIN_DEBUG is set. */
 void nst_debug(const char *format, ...) G_GNUC_PRINTF(1, 2);
+/* Whether NST_PLUGIN_DEBUG is set (for debug output that costs work to make). */
+gboolean nst_debug_enabled(void);
 
 #endif
