@@ -42,6 +42,16 @@ float test_rand_uniform(uint64_t *state, float lo, float hi)
     return lo + (hi - lo) * (float)((test_rand_u64(state) >> 40) / (double)(1ull << 24));
 }
 
+float *test_floats(size_t n)
+{
+    float *p = calloc(n ? n : 1, sizeof(float));
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
 void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
 {
     uint64_t s = seed;

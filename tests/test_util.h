@@ -29,6 +29,9 @@ uint64_t test_rand_u64(uint64_t *state);
 float test_rand_uniform(uint64_t *state, float lo, float hi);
 void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 
+/* n zeroed floats (at least one); exits the test when memory runs out. */
+float *test_floats(size_t n);
+
 /* max |a-b| / max(max |b|, floor): relative error against a reference. */
 double test_max_rel_error(const float *a, const float *ref, size_t n, double floor);
 

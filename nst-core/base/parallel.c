@@ -67,6 +67,14 @@ int nst_parallel_workers(void)
     return n;
 }
 
+int nst_parallel_blocks(int rows, size_t budget_rows, int max_blocks)
+{
+    size_t rounding = 2 * (size_t)nst_parallel_max_workers(), budget = budget_rows > 0 ? budget_rows : 1;
+    size_t needed = rows > 0 ? ((size_t)rows + budget - 1) / budget : 1;
+    size_t blocks = (needed + rounding - 1) / rounding * rounding;
+    return blocks < (size_t)max_blocks ? (int)blocks : (max_blocks > 0 ? max_blocks : 1);
+}
+
 void nst_parallel_range(int n, int parts, int i, int *begin, int *end)
 {
     *begin = (int)((long long)n * i / parts);

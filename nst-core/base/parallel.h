@@ -13,6 +13,8 @@
 #ifndef NST_BASE_PARALLEL_H
 #define NST_BASE_PARALLEL_H
 
+#include <stddef.h>
+
 typedef void (*nst_parallel_fn)(void *ctx, int task, int worker);
 
 /* Upper bound on workers for this process (its online cores, at most 64):
@@ -30,6 +32,14 @@ void nst_parallel_for(int n_tasks, nst_parallel_fn fn, void *ctx);
 /* Runs tasks 0, 2, 4, ... and then 1, 3, 5, ...: for blocks whose writes
  * overlap only their neighbours' (the input gradient of a convolution). */
 void nst_parallel_for_alternating(int n_tasks, nst_parallel_fn fn, void *ctx);
+
+/* How many blocks to cut `rows` rows into for a loop that may alternate:
+ * enough that none exceeds budget_rows (>= 1), rounded up to a multiple of
+ * 2 x nst_parallel_max_workers() so every worker is busy in both halves,
+ * and at most max_blocks (at least one block).  It depends on the machine,
+ * not on the workers asked for, so workspace sizes derived from it do not
+ * change when --threads does. */
+int nst_parallel_blocks(int rows, size_t budget_rows, int max_blocks);
 
 /* Splits n items into `parts` near-equal ranges: [*begin, *end) of part i. */
 void nst_parallel_range(int n, int parts, int i, int *begin, int *end);

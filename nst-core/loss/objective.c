@@ -89,6 +89,16 @@ static nst_status resolve_layers(const nst_model *model, int n, const char names
     return NST_OK;
 }
 
+int nst_objective_border(int border, int height, int width)
+{
+    /* Reflect padding must be smaller than the picture. */
+    if (border > height - 1)
+        border = height - 1;
+    if (border > width - 1)
+        border = width - 1;
+    return border > 0 ? border : 0;
+}
+
 nst_objective *nst_objective_new(const nst_model *model, int height, int width, const nst_params *params,
                                  const nst_net_options *options, nst_error *err)
 {
@@ -99,14 +109,7 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
     obj->options = *options;
     obj->height = height;
     obj->width = width;
-    /* Reflect padding must be smaller than the picture. */
-    obj->border = options->border;
-    if (obj->border > height - 1)
-        obj->border = height - 1;
-    if (obj->border > width - 1)
-        obj->border = width - 1;
-    if (obj->border < 0)
-        obj->border = 0;
+    obj->border = nst_objective_border(options->border, height, width);
     obj->n_content = params->n_content_layers;
     obj->n_style = params->n_style_layers;
     nst_objective_set_weights(obj, params->content_weight, params->style_weight, params->tv_weight);

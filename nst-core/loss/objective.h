@@ -48,6 +48,10 @@ void nst_objective_set_weights(nst_objective *obj, double alpha, double beta, do
 nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, nst_losses *out,
                               nst_error *err);
 
+/* The border an objective of height x width actually pads with when asked
+ * for `border` px (the memory plan counts the same). */
+int nst_objective_border(int border, int height, int width);
+
 /* Floats of Gram scratch for style layers of at most max_c channels (the
  * memory plan counts it). */
 size_t nst_objective_gram_floats(int max_c);

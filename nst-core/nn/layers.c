@@ -202,14 +202,10 @@ static conv_geometry conv_geometry_for(const nst_conv_desc *d, int in_h, int in_
     g.pointwise = conv_is_pointwise(d);
     if (!nst_size_mul(taps, (size_t)(g.out_w > 0 ? g.out_w : 1), &row))
         return g;
-    size_t rows = im2col_budget_floats / row > 0 ? im2col_budget_floats / row : 1;
-    /* Enough blocks for every worker in both halves of the alternating
-     * backward, each at least kernel_h rows so that blocks two apart never
-     * touch the same input row. */
-    size_t rounding = 2 * (size_t)nst_parallel_max_workers();
-    size_t blocks = ((g.out_h + rows - 1) / rows + rounding - 1) / rounding * rounding;
-    size_t most = g.pointwise ? (size_t)g.out_h : (size_t)g.out_h / (size_t)d->kernel_h;
-    g.n_blocks = blocks < most ? (int)blocks : (most > 0 ? (int)most : 1);
+    /* The backward alternates: each block at least kernel_h rows, so that
+     * blocks two apart never touch the same input row. */
+    g.n_blocks = nst_parallel_blocks(g.out_h, im2col_budget_floats / row,
+                                     g.pointwise ? g.out_h : g.out_h / d->kernel_h);
     size_t block_rows = (g.out_h + (size_t)g.n_blocks - 1) / (size_t)g.n_blocks;
     if (g.pointwise)
         g.worker_floats = 0;

@@ -185,15 +185,8 @@ static tiling tiling_for(const nst_conv_desc *d, int in_h, int in_w)
     t.tiles_w = (t.out_w + TILE - 1) / TILE;
     t.tile_rows = (t.out_h + TILE - 1) / TILE;
     size_t per_row = (size_t)POINTS * ((size_t)t.in_c + t.out_c) * (size_t)(t.tiles_w > 0 ? t.tiles_w : 1);
-    size_t rows = chunk_budget_floats / per_row;
-    if (rows < 1)
-        rows = 1;
-    /* Enough chunks for every worker in both halves of the alternating
-     * backward; fixed by the machine, not by the workers asked for, so the
-     * workspace size is too. */
-    size_t rounding = 2 * (size_t)nst_parallel_max_workers();
-    size_t chunks = ((t.tile_rows + rows - 1) / rows + rounding - 1) / rounding * rounding;
-    t.n_chunks = chunks < (size_t)t.tile_rows ? (int)chunks : (t.tile_rows > 0 ? t.tile_rows : 1);
+    /* at least one tile row per chunk; the backward alternates */
+    t.n_chunks = nst_parallel_blocks(t.tile_rows, chunk_budget_floats / per_row, t.tile_rows);
     t.chunk = (t.tile_rows + t.n_chunks - 1) / t.n_chunks * t.tiles_w;
     t.row_floats = TILE * t.tiles_w + 2;
     t.worker_floats = (size_t)POINTS * ((size_t)t.in_c + t.out_c) * (size_t)t.chunk +

@@ -85,11 +85,7 @@ static double weight_bytes(const nst_model *model)
  * copies of that picture, the targets and the Gram scratch. */
 static double objective_bytes(const nst_model *model, const nst_params *p, int h, int w)
 {
-    int border = NST_DRIVER_BORDER;
-    if (border > h - 1)
-        border = h - 1;
-    if (border > w - 1)
-        border = w - 1;
+    int border = nst_objective_border(NST_DRIVER_BORDER, h, w);
     int ph = h + 2 * border, pw = w + 2 * border, last = deepest_node(model, p);
     int(*shapes)[3] = calloc((size_t)model->n_nodes, sizeof *shapes);
     if (!shapes)

@@ -5,7 +5,6 @@
  * worker as on all of them, so no block races another.  On a one-core
  * machine the comparison is trivially true; CI has two. */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,16 +69,6 @@ static void test_pool(void)
     CHECK(ordered && covered == 100, "nst_parallel_range splits 100 into 7 contiguous near-equal parts");
 }
 
-static float *floats(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 typedef struct conv_case {
     nst_conv_desc d;
     int h, w;
@@ -111,9 +100,10 @@ static void test_conv_same_on_any_workers(const conv_case *c, uint64_t seed)
     size_t nw = (size_t)d->out_channels * d->in_channels * d->kernel_h * d->kernel_w;
     size_t nws = c->winograd ? nst_winograd_workspace_floats(d, c->h, c->w)
                              : nst_conv2d_workspace_floats(d, c->h, c->w);
-    float *x = floats(nx), *weight = floats(nw), *bias = floats((size_t)d->out_channels), *dy = floats(ny);
-    float *u = floats(c->winograd ? nst_winograd_weight_floats(d) : 1), *ws = floats(nws);
-    float *y1 = floats(ny), *yn = floats(ny), *dx1 = floats(nx), *dxn = floats(nx);
+    float *x = test_floats(nx), *weight = test_floats(nw), *dy = test_floats(ny);
+    float *bias = test_floats((size_t)d->out_channels);
+    float *u = test_floats(c->winograd ? nst_winograd_weight_floats(d) : 1), *ws = test_floats(nws);
+    float *y1 = test_floats(ny), *yn = test_floats(ny), *dx1 = test_floats(nx), *dxn = test_floats(nx);
     test_fill_uniform(x, nx, seed, -1.0f, 1.0f);
     test_fill_uniform(weight, nw, seed + 1, -0.2f, 0.2f);
     test_fill_uniform(bias, (size_t)d->out_channels, seed + 2, -0.1f, 0.1f);

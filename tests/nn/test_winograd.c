@@ -8,7 +8,6 @@
  * inputs give the same bytes twice.  The kernels run at any size; the
  * shapes below are small so the reference stays fast. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,16 +28,6 @@ static double dot(const float *a, const float *b, size_t n)
     return s;
 }
 
-static float *alloc_floats(size_t n)
-{
-    float *p = calloc(n ? n : 1, sizeof(float));
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 static void check_shape(const shape *s, uint64_t seed)
 {
     nst_conv_desc d = {s->in_c, s->out_c, 3, 3, 1, s->pad, s->mode};
@@ -46,12 +35,12 @@ static void check_shape(const shape *s, uint64_t seed)
     int oh = nst_conv_out_size(s->h, 3, 1, s->pad), ow = nst_conv_out_size(s->w, 3, 1, s->pad);
     size_t nx = (size_t)s->in_c * s->h * s->w, ny = (size_t)s->out_c * oh * ow;
     size_t nw = (size_t)s->out_c * s->in_c * 9;
-    float *x = alloc_floats(nx), *w = alloc_floats(nw), *bias = alloc_floats((size_t)s->out_c);
-    float *dy = alloc_floats(ny), *u = alloc_floats(nst_winograd_weight_floats(&d));
-    float *y_ref = alloc_floats(ny), *y = alloc_floats(ny), *y2 = alloc_floats(ny);
-    float *dx_ref = alloc_floats(nx), *dx = alloc_floats(nx), *dx2 = alloc_floats(nx);
-    float *ws = alloc_floats(nst_conv2d_workspace_floats(&d, s->h, s->w));
-    float *wino_ws = alloc_floats(nst_winograd_workspace_floats(&d, s->h, s->w));
+    float *x = test_floats(nx), *w = test_floats(nw), *bias = test_floats((size_t)s->out_c);
+    float *dy = test_floats(ny), *u = test_floats(nst_winograd_weight_floats(&d));
+    float *y_ref = test_floats(ny), *y = test_floats(ny), *y2 = test_floats(ny);
+    float *dx_ref = test_floats(nx), *dx = test_floats(nx), *dx2 = test_floats(nx);
+    float *ws = test_floats(nst_conv2d_workspace_floats(&d, s->h, s->w));
+    float *wino_ws = test_floats(nst_winograd_workspace_floats(&d, s->h, s->w));
     float he = sqrtf(2.0f / (9.0f * s->in_c));
     test_fill_uniform(x, nx, seed, -1.0f, 1.0f);
     test_fill_uniform(w, nw, seed + 1, -he, he);
