@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "color/color.h"
 #include "nst/nst.h"
 
 typedef struct axis_taps {
@@ -165,7 +166,7 @@ static void clamp_unit(nst_image *image)
         image->rgb[i] = image->rgb[i] < 0.0f ? 0.0f : image->rgb[i] > 1.0f ? 1.0f : image->rgb[i];
 }
 
-nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_error *err)
+static nst_image *resize(const nst_image *image, int width, int height, int clamp, nst_error *err)
 {
     if (!image || !image->rgb) {
         nst_error_set(err, NST_ERR_INVALID, "cannot resize a NULL image");
@@ -186,9 +187,19 @@ nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_e
     nst_image *out = resample_axis(half, width, height, err);
     nst_image_free(half);
     /* The cubic overshoots at sharp edges; keep pixels in [0,1]. */
-    if (out && (width > image->width || height > image->height))
+    if (out && clamp && (width > image->width || height > image->height))
         clamp_unit(out);
     return out;
+}
+
+nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_error *err)
+{
+    return resize(image, width, height, 1, err);
+}
+
+nst_image *nst_image_resize_unclamped(const nst_image *image, int width, int height, nst_error *err)
+{
+    return resize(image, width, height, 0, err);
 }
 
 void nst_image_fit_size(int width, int height, int longest, int *out_width, int *out_height)

@@ -394,6 +394,19 @@ static nst_status line_search(nst_lbfgs *opt, const float *x, double t, nst_obje
     return NST_OK;
 }
 
+static int has_curvature(double sy, double yy)
+{
+    return sy > curvature_eps * yy && isfinite(sy) && isfinite(yy);
+}
+
+/* Makes the ring slot after the newest pair the newest. */
+static void push_pair(nst_lbfgs *opt)
+{
+    opt->newest = (opt->newest + 1) % opt->history;
+    if (opt->n_pairs < opt->history)
+        opt->n_pairs++;
+}
+
 /* Makes the accepted trial the new point and records (s, y) when it carries
  * positive curvature. */
 static void accept_trial(nst_lbfgs *opt, float *x)
@@ -406,15 +419,13 @@ static void accept_trial(nst_lbfgs *opt, float *x)
         sy += s * y;
         yy += y * y;
     }
-    if (sy > curvature_eps * yy && isfinite(sy) && isfinite(yy)) {
+    if (has_curvature(sy, yy)) {
         int k = (opt->newest + 1) % opt->history;
         for (size_t i = 0; i < n; i++) {
             opt->s[k][i] = (float)((double)opt->trial_x[i] - x[i]);
             opt->y[k][i] = (float)((double)opt->trial_grad[i] - opt->grad[i]);
         }
-        opt->newest = k;
-        if (opt->n_pairs < opt->history)
-            opt->n_pairs++;
+        push_pair(opt);
     }
     memcpy(x, opt->trial_x, n * sizeof *x);
     float *swap = opt->grad;
@@ -475,4 +486,40 @@ nst_status nst_lbfgs_step(nst_lbfgs *opt, float *x, nst_objective_fn f, void *us
     }
     accept_trial(opt, x);
     return NST_OK;
+}
+
+int nst_lbfgs_pair_count(const nst_lbfgs *opt)
+{
+    return opt ? opt->n_pairs : 0;
+}
+
+void nst_lbfgs_get_pair(const nst_lbfgs *opt, int index, const float **s, const float **y)
+{
+    int k = ring_index(opt, opt->n_pairs - 1 - index);
+    *s = opt->s[k];
+    *y = opt->y[k];
+}
+
+nst_status nst_lbfgs_new_pair(nst_lbfgs *opt, float **s, float **y, nst_error *err)
+{
+    if (opt->n_pairs >= opt->history)
+        return nst_error_set(err, NST_ERR_INVALID, "L-BFGS: no room for another pair (history %d)", opt->history);
+    int k = (opt->newest + 1) % opt->history;
+    *s = opt->s[k];
+    *y = opt->y[k];
+    return NST_OK;
+}
+
+int nst_lbfgs_add_pair(nst_lbfgs *opt)
+{
+    const float *s = opt->s[(opt->newest + 1) % opt->history], *y = opt->y[(opt->newest + 1) % opt->history];
+    double sy = 0.0, yy = 0.0;
+    for (size_t i = 0; i < opt->n; i++) {
+        sy += (double)s[i] * y[i];
+        yy += (double)y[i] * y[i];
+    }
+    if (!has_curvature(sy, yy))
+        return 0;
+    push_pair(opt);
+    return 1;
 }

@@ -36,6 +36,19 @@ void nst_lbfgs_reset(nst_lbfgs *opt);
 /* The value at the current x after the last step (valid after one step). */
 double nst_lbfgs_value(const nst_lbfgs *opt);
 
+/* Carrying the curvature history to a related problem (the next, larger
+ * pyramid stage, whose caller resamples each pair).  Pairs are numbered
+ * from the oldest, 0, to pair_count - 1. */
+int nst_lbfgs_pair_count(const nst_lbfgs *opt);
+void nst_lbfgs_get_pair(const nst_lbfgs *opt, int index, const float **s, const float **y);
+/* Storage for one pair newer than all the others, for the caller to fill
+ * before nst_lbfgs_add_pair().  Only while the history has room (count <
+ * history): a full history is an NST_ERR_INVALID error. */
+nst_status nst_lbfgs_new_pair(nst_lbfgs *opt, float **s, float **y, nst_error *err);
+/* Keeps the pair just filled when it carries positive curvature (s.y > 0);
+ * returns 1 when kept. */
+int nst_lbfgs_add_pair(nst_lbfgs *opt);
+
 /* ---- Adam ---- */
 
 typedef struct nst_adam nst_adam;

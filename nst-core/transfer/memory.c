@@ -155,16 +155,28 @@ static double persistent_bytes(const nst_transfer *t)
 }
 
 /* Pictures of a stage (content, grey content in luminance mode, preview
- * frame, x), and the start from the previous stage (its x and colours, one
- * upsampled picture), which is over before the objective exists. */
+ * frame, x), and the start from the previous stage (its x and colours, its
+ * stylisation, one resampled picture), which is over before the objective
+ * exists. */
 static double stage_picture_bytes(const nst_transfer *t, const nst_plan *plan, int s, double *start_bytes)
 {
     int w = plan->stage_width[s], h = plan->stage_height[s];
     double copies = t->params.preserve_colors == NST_COLORS_LUMINANCE ? 4.0 : 3.0;
-    *start_bytes = s > 0 ? 2.0 * picture_bytes(plan->stage_width[s - 1], plan->stage_height[s - 1]) +
+    *start_bytes = s > 0 ? 4.0 * picture_bytes(plan->stage_width[s - 1], plan->stage_height[s - 1]) +
                                picture_bytes(w, h)
                          : picture_bytes(w, h);
     return copies * picture_bytes(w, h);
+}
+
+/* A whole stage after a whole L-BFGS stage inherits its optimiser, which
+ * lives until this stage's own has taken its pairs (one resampled in flight). */
+static double carried_bytes(const nst_transfer *t, const nst_plan *plan, int s)
+{
+    if (s == 0 || plan->stage_tiled[s - 1] || t->params.optimizer != NST_OPTIM_LBFGS)
+        return 0.0;
+    int w = plan->stage_width[s - 1], h = plan->stage_height[s - 1];
+    return optimizer_bytes(&t->params, 3.0 * w * h, t->params.lbfgs_history) + picture_bytes(w, h) +
+           picture_bytes(plan->stage_width[s], plan->stage_height[s]);
 }
 
 static double whole_stage_bytes(const nst_transfer *t, const nst_plan *plan, int s)
@@ -174,7 +186,7 @@ static double whole_stage_bytes(const nst_transfer *t, const nst_plan *plan, int
     double run = objective_bytes(t->model, &t->params, h, w) +
                  optimizer_bytes(&t->params, 3.0 * w * h, t->params.lbfgs_history) +
                  style_target_bytes(t, w, h, w > h ? w : h);
-    return pictures + (run > start ? run : start);
+    return pictures + (run > start ? run : start) + carried_bytes(t, plan, s);
 }
 
 static double tiled_stage_bytes(const nst_transfer *t, const nst_plan *plan, int s, int window)

@@ -1,8 +1,10 @@
-/* nst_image_resize and nst_image_fit_size. */
+/* nst_image_resize (and its unclamped twin for signed data) and
+ * nst_image_fit_size. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "color/color.h"
 #include "nst/nst.h"
 #include "test_util.h"
 
@@ -153,6 +155,50 @@ static void test_enlarge_stays_in_range(void)
     nst_image_free(image);
 }
 
+/* Signed data (the pyramid resamples picture differences and gradients):
+ * a negative ramp is reproduced, and the checkerboard's overshoot is kept,
+ * the clamped resize's values where that one is inside [0,1]. */
+static void test_unclamped_keeps_signed_values(void)
+{
+    nst_error err = {0};
+    const int w = 20, h = 5, out_w = 53;
+    nst_image *ramp = new_image(w, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                pixel(ramp, x, y)[c] = -2.0f + 0.3f * x;
+    nst_image *out = nst_image_resize_unclamped(ramp, out_w, h, &err);
+    CHECK(out != NULL, "%s", err.message);
+    double worst = 0;
+    for (int x = 0; out && x < out_w; x++) {
+        double source_x = (x + 0.5) * w / out_w - 0.5;
+        if (source_x >= 1 && source_x <= w - 2)
+            worst = fmax(worst, fabs(pixel(out, x, 2)[0] - (-2.0 + 0.3 * source_x)));
+    }
+    CHECK(worst < 1e-5, "signed ramp enlarged with error %g", worst);
+    nst_image_free(out);
+    nst_image_free(ramp);
+
+    nst_image *board = new_image(8, 8);
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++)
+            for (int c = 0; c < 3; c++)
+                pixel(board, x, y)[c] = (float)((x + y) % 2);
+    nst_image *free_board = nst_image_resize_unclamped(board, 27, 31, &err);
+    nst_image *clamped = resize(board, 27, 31);
+    int outside = 0, differ = 0;
+    for (size_t i = 0; free_board && clamped && i < 27 * 31 * 3; i++) {
+        float v = free_board->rgb[i];
+        outside += !(v >= 0.0f && v <= 1.0f);
+        differ += v >= 0.0f && v <= 1.0f && v != clamped->rgb[i];
+    }
+    CHECK(outside > 0, "the unclamped resize clamped the overshoot");
+    CHECK(differ == 0, "%d samples inside [0,1] differ from the clamped resize", differ);
+    nst_image_free(clamped);
+    nst_image_free(free_board);
+    nst_image_free(board);
+}
+
 static void test_identity_is_exact(void)
 {
     nst_image *image = new_image(31, 17);
@@ -204,6 +250,7 @@ int main(void)
     test_enlarge_reproduces_ramp();
     test_enlarge_then_shrink();
     test_enlarge_stays_in_range();
+    test_unclamped_keeps_signed_values();
     test_identity_is_exact();
     test_resize_errors();
     test_fit_size();

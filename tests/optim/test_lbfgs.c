@@ -1,5 +1,6 @@
 /* Projected L-BFGS: convergence without and with active bounds, the box kept
- * at every evaluation, NaN handling, cancel, reset, determinism. */
+ * at every evaluation, NaN handling, cancel, reset, determinism, carried
+ * curvature pairs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +343,54 @@ static void test_determinism(void)
     CHECK(memcmp(&value[0], &value[1], sizeof value[0]) == 0 && calls[0] == calls[1], "value or calls differ");
 }
 
+/* Pairs carried to a fresh optimiser on the same problem make it take the
+ * very step the original takes: the carrying loses nothing.  A pair without
+ * positive curvature is refused, and a full history has no room. */
+static void test_carried_pairs(void)
+{
+    nst_error err = {0};
+    enum { n = 100, history = 7 };
+    float x[n], carried_x[n];
+    rosenbrock_start(x, n);
+    probe p;
+    probe_init(&p, rosenbrock, NULL, n, -10.0f, 10.0f);
+    nst_lbfgs *original = nst_lbfgs_new(n, history, -10.0f, 10.0f, &err);
+    nst_lbfgs *fresh = nst_lbfgs_new(n, history, -10.0f, 10.0f, &err);
+    run_stats stats;
+    run_lbfgs(original, x, &p, 12, &stats, &err); /* the ring has wrapped */
+    CHECK(nst_lbfgs_pair_count(original) == history, "%d pairs after 12 steps", nst_lbfgs_pair_count(original));
+
+    float *s, *y;
+    const float *from_s, *from_y;
+    nst_status status = nst_lbfgs_new_pair(fresh, &s, &y, &err);
+    for (int i = 0; i < n && status == NST_OK; i++)
+        s[i] = 1.0f, y[i] = -1.0f;
+    CHECK(status == NST_OK && !nst_lbfgs_add_pair(fresh) && nst_lbfgs_pair_count(fresh) == 0,
+          "a pair with s.y < 0 was kept");
+    for (int k = 0; k < nst_lbfgs_pair_count(original); k++) {
+        nst_lbfgs_get_pair(original, k, &from_s, &from_y);
+        status = nst_lbfgs_new_pair(fresh, &s, &y, &err);
+        CHECK(status == NST_OK, "no room for pair %d: %s", k, err.message);
+        if (status != NST_OK)
+            break;
+        memcpy(s, from_s, n * sizeof *s);
+        memcpy(y, from_y, n * sizeof *y);
+        CHECK(nst_lbfgs_add_pair(fresh), "carried pair %d refused", k);
+    }
+    CHECK(nst_lbfgs_pair_count(fresh) == history, "%d pairs carried", nst_lbfgs_pair_count(fresh));
+    CHECK(nst_lbfgs_new_pair(fresh, &s, &y, &err) == NST_ERR_INVALID, "a full history offered room");
+
+    memcpy(carried_x, x, sizeof x);
+    int converged = 0;
+    status = nst_lbfgs_step(original, x, probe_objective, &p, &converged, &err);
+    CHECK(status == NST_OK, "%s", err.message);
+    status = nst_lbfgs_step(fresh, carried_x, probe_objective, &p, &converged, &err);
+    CHECK(status == NST_OK, "%s", err.message);
+    CHECK(memcmp(x, carried_x, sizeof x) == 0, "the optimiser with carried pairs stepped elsewhere");
+    nst_lbfgs_free(original);
+    nst_lbfgs_free(fresh);
+}
+
 static void test_invalid_arguments(void)
 {
     nst_error err = {0};
@@ -370,6 +419,7 @@ int main(void)
     test_reset();
     test_caller_moves_x();
     test_determinism();
+    test_carried_pairs();
     test_invalid_arguments();
     return test_finish("test_lbfgs");
 }
