@@ -2,7 +2,7 @@
 
     ninja -C build-perf && /usr/bin/python3 bench/multiscale.py --build build-perf
 
-(about 6 minutes on 2 cores).  For each content/style pair (free pictures
+(about 5 minutes on 2 cores).  For each content/style pair (free pictures
 from python3-skimage and opencv-doc) it runs `nst` twice at the default
 working size (512 px) and iterations (300) with SqueezeNet from
 $NST_MODEL_PATH (default ../shared/models): once with --scales 1, once with
