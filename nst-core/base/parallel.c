@@ -41,13 +41,19 @@ static void init_locked(void)
     openblas_set_num_threads(1); /* see parallel.h */
 }
 
-int nst_parallel_max_workers(void)
+/* A pool setting, read under the lock once the pool is initialised. */
+static int read_setting(const int *setting)
 {
     pthread_mutex_lock(&pool.lock);
     init_locked();
-    int n = pool.max_workers;
+    int n = *setting;
     pthread_mutex_unlock(&pool.lock);
     return n;
+}
+
+int nst_parallel_max_workers(void)
+{
+    return read_setting(&pool.max_workers);
 }
 
 void nst_parallel_set_workers(int workers)
@@ -60,11 +66,7 @@ void nst_parallel_set_workers(int workers)
 
 int nst_parallel_workers(void)
 {
-    pthread_mutex_lock(&pool.lock);
-    init_locked();
-    int n = pool.workers;
-    pthread_mutex_unlock(&pool.lock);
-    return n;
+    return read_setting(&pool.workers);
 }
 
 int nst_parallel_blocks(int rows, size_t budget_rows, int max_blocks)

@@ -233,13 +233,18 @@ typedef struct conv_job {
     float *workspace;
 } conv_job;
 
+/* Output rows [*oy0, *oy1) of a block; returns its pixel count. */
+static int block_rows(const conv_geometry *g, int block, int *oy0, int *oy1)
+{
+    nst_parallel_range(g->out_h, g->n_blocks, block, oy0, oy1);
+    return (*oy1 - *oy0) * g->out_w;
+}
+
 static void conv_forward_block(void *ctx, int block, int worker)
 {
     const conv_job *job = ctx;
     const conv_geometry *g = &job->g;
-    int oy0, oy1;
-    nst_parallel_range(g->out_h, g->n_blocks, block, &oy0, &oy1);
-    int n = (oy1 - oy0) * g->out_w;
+    int oy0, oy1, n = block_rows(g, block, &oy0, &oy1);
     if (n == 0)
         return;
     float *y = job->y + (size_t)oy0 * g->out_w;
@@ -264,9 +269,7 @@ static void conv_backward_block(void *ctx, int block, int worker)
 {
     const conv_job *job = ctx;
     const conv_geometry *g = &job->g;
-    int oy0, oy1;
-    nst_parallel_range(g->out_h, g->n_blocks, block, &oy0, &oy1);
-    int n = (oy1 - oy0) * g->out_w;
+    int oy0, oy1, n = block_rows(g, block, &oy0, &oy1);
     if (n == 0)
         return;
     const float *dy = job->x + (size_t)oy0 * g->out_w;

@@ -399,10 +399,16 @@ static int has_curvature(double sy, double yy)
     return sy > curvature_eps * yy && isfinite(sy) && isfinite(yy);
 }
 
-/* Makes the ring slot after the newest pair the newest. */
+/* The ring slot the next pair goes to (the oldest pair's when full). */
+static int next_slot(const nst_lbfgs *opt)
+{
+    return (opt->newest + 1) % opt->history;
+}
+
+/* Makes the next slot the newest pair. */
 static void push_pair(nst_lbfgs *opt)
 {
-    opt->newest = (opt->newest + 1) % opt->history;
+    opt->newest = next_slot(opt);
     if (opt->n_pairs < opt->history)
         opt->n_pairs++;
 }
@@ -420,7 +426,7 @@ static void accept_trial(nst_lbfgs *opt, float *x)
         yy += y * y;
     }
     if (has_curvature(sy, yy)) {
-        int k = (opt->newest + 1) % opt->history;
+        int k = next_slot(opt);
         for (size_t i = 0; i < n; i++) {
             opt->s[k][i] = (float)((double)opt->trial_x[i] - x[i]);
             opt->y[k][i] = (float)((double)opt->trial_grad[i] - opt->grad[i]);
@@ -504,15 +510,14 @@ nst_status nst_lbfgs_new_pair(nst_lbfgs *opt, float **s, float **y, nst_error *e
 {
     if (opt->n_pairs >= opt->history)
         return nst_error_set(err, NST_ERR_INVALID, "L-BFGS: no room for another pair (history %d)", opt->history);
-    int k = (opt->newest + 1) % opt->history;
-    *s = opt->s[k];
-    *y = opt->y[k];
+    *s = opt->s[next_slot(opt)];
+    *y = opt->y[next_slot(opt)];
     return NST_OK;
 }
 
 int nst_lbfgs_add_pair(nst_lbfgs *opt)
 {
-    const float *s = opt->s[(opt->newest + 1) % opt->history], *y = opt->y[(opt->newest + 1) % opt->history];
+    const float *s = opt->s[next_slot(opt)], *y = opt->y[next_slot(opt)];
     double sy = 0.0, yy = 0.0;
     for (size_t i = 0; i < opt->n; i++) {
         sy += (double)s[i] * y[i];
