@@ -32,11 +32,6 @@ enum {
     EXIT_INTERRUPTED = 130,
 };
 
-/* Largest --size: the engine refuses pictures above 2^28 px = 16384^2. */
-#define MAX_SIZE 16384
-#define MAX_THREADS 1024
-#define MAX_ITERATIONS 10000000
-
 enum option_id {
     OPT_CONTENT = 256,
     OPT_STYLE,
@@ -109,7 +104,8 @@ typedef struct cli {
     const char *output_path;
     const char *model_path;
     const char *log_path;
-    char *style_list; /* the --style arguments joined by commas (owned) */
+    char *styles[NST_MAX_STYLES + 1]; /* style file names (owned); one more to report "too many" */
+    int n_styles;
     const char *style_blend;
     const char *style_layer_weights;
     int save_every; /* 0 = off */
@@ -158,16 +154,18 @@ static int parse_integer(const char *option, const char *text, long min, long ma
     return 1;
 }
 
-/* A finite decimal number, > 0 (or >= 0 when zero_ok), with nothing after it. */
-static int parse_number(const char *option, const char *text, int zero_ok, double *out)
+/* A finite decimal number in (0, max] (or [0, max] when zero_ok), with
+ * nothing after it. */
+static int parse_number(const char *option, const char *text, int zero_ok, double max, double *out)
 {
     char *end = NULL;
     errno = 0;
     double value = text[0] && !isspace((unsigned char)text[0]) ? strtod(text, &end) : NAN;
     int valid = end && end != text && *end == '\0' && errno != ERANGE && isfinite(value) &&
-                (zero_ok ? value >= 0 : value > 0);
+                (zero_ok ? value >= 0 : value > 0) && value <= max;
     if (!valid) {
-        print_error("--%s: expected a %s number, got '%s'", option, zero_ok ? "non-negative" : "positive", text);
+        print_error("--%s: expected a number %s %g, got '%s'", option, zero_ok ? "from 0 to" : "above 0, up to",
+                    max, text);
         return 0;
     }
     *out = value;
@@ -187,22 +185,13 @@ static int parse_seed(const char *text, uint64_t *out)
     return 1;
 }
 
-/* One of `names` (NULL-terminated); the error lists them all. */
-static int parse_choice(const char *option, const char *text, const char *const *names, int *out)
+/* The outcome of one of the engine's parsers (its message names the
+ * accepted spellings); 1 = fine. */
+static int engine_parsed(const char *option, nst_status status, const nst_error *err)
 {
-    for (int i = 0; names[i]; i++)
-        if (strcmp(text, names[i]) == 0) {
-            *out = i;
-            return 1;
-        }
-    char expected[256] = "";
-    for (int i = 0; names[i]; i++) {
-        size_t used = strlen(expected);
-        snprintf(expected + used, sizeof expected - used, "%s%s", i == 0 ? "" : names[i + 1] ? ", " : " or ",
-                 names[i]);
-    }
-    print_error("--%s: expected %s, got '%s'", option, expected, text);
-    return 0;
+    if (status != NST_OK)
+        print_error("--%s: %s", option, err->message);
+    return status == NST_OK;
 }
 
 /* Splits "a,b,c" in place; empty items are kept so they can be reported. */
@@ -235,7 +224,7 @@ static int parse_number_list(const char *option, const char *text, int expected_
         return 0;
     }
     for (int i = 0; i < n; i++)
-        if (!parse_number(option, items[i], 1, &out[i]))
+        if (!parse_number(option, items[i], 1, HUGE_VAL, &out[i]))
             return 0;
     return 1;
 }
@@ -263,19 +252,14 @@ static int report_getopt_error(int code, char *const *argv)
 /* Returns 0 to go on, or an exit status. */
 static int first_pass(int argc, char **argv, cli *cli)
 {
-    static const nst_model_kind model_kinds[] = {NST_MODEL_SQUEEZENET11, NST_MODEL_VGG19, NST_MODEL_VGG16};
-    const char *model_names[] = {nst_model_kind_name(model_kinds[0]), nst_model_kind_name(model_kinds[1]),
-                                 nst_model_kind_name(model_kinds[2]), NULL};
     opterr = 0;
-    int id, choice;
+    int id;
+    nst_error err = {0};
     while ((id = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         if (id == '?' || id == ':')
             return report_getopt_error(id, argv);
-        if (id == OPT_MODEL) {
-            if (!parse_choice("model", optarg, model_names, &choice))
-                return EXIT_USAGE;
-            cli->model = model_kinds[choice];
-        }
+        if (id == OPT_MODEL && !engine_parsed("model", nst_model_kind_from_name(optarg, &cli->model, &err), &err))
+            return EXIT_USAGE;
         cli->help |= id == OPT_HELP;
         cli->version |= id == OPT_VERSION;
     }
@@ -286,26 +270,57 @@ static int first_pass(int argc, char **argv, cli *cli)
     return 0;
 }
 
-static int append_styles(cli *cli, const char *arg)
+static int add_style(cli *cli, const char *name, size_t length)
 {
-    size_t old = cli->style_list ? strlen(cli->style_list) : 0;
-    char *joined = realloc(cli->style_list, old + strlen(arg) + 2);
-    if (!joined) {
+    if (length == 0) {
+        print_error("--style: empty file name in the list");
+        return 0;
+    }
+    if (cli->n_styles == NST_MAX_STYLES) {
+        print_error("--style: at most %d style pictures", NST_MAX_STYLES);
+        return 0;
+    }
+    char *copy = malloc(length + 1);
+    if (!copy) {
         print_error("out of memory");
         return 0;
     }
-    snprintf(joined + old, strlen(arg) + 2, "%s%s", old ? "," : "", arg);
-    cli->style_list = joined;
+    /* "\," stands for a comma inside a name. */
+    size_t n = 0;
+    for (size_t i = 0; i < length; i++)
+        if (!(name[i] == '\\' && i + 1 < length && name[i + 1] == ','))
+            copy[n++] = name[i];
+    copy[n] = '\0';
+    cli->styles[cli->n_styles++] = copy;
     return 1;
+}
+
+/* --style FILE[,FILE...]: an argument that names an existing file is one
+ * picture whatever it contains; otherwise it is split at the commas that
+ * are not written "\,". */
+static int append_styles(cli *cli, const char *arg)
+{
+    if (access(arg, F_OK) == 0)
+        return add_style(cli, arg, strlen(arg));
+    const char *start = arg;
+    for (const char *c = arg;; c++) {
+        if (*c == '\\' && c[1] == ',') {
+            c++;
+            continue;
+        }
+        if (*c != ',' && *c != '\0')
+            continue;
+        if (!add_style(cli, start, (size_t)(c - start)))
+            return 0;
+        if (*c == '\0')
+            return 1;
+        start = c + 1;
+    }
 }
 
 /* Applies one option of the second pass; 1 = fine. */
 static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
 {
-    static const char *const optimizers[] = {"lbfgs", "adam", NULL};
-    static const char *const inits[] = {"content", "style", "noise", NULL};
-    static const char *const colors[] = {"none", "luminance", "histogram", NULL};
-    int choice = 0;
     nst_error err = {0};
     switch (id) {
     case OPT_CONTENT: cli->content_path = arg; return 1;
@@ -313,52 +328,29 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_OUTPUT: cli->output_path = arg; return 1;
     case OPT_MODEL: return 1; /* first pass */
     case OPT_MODEL_PATH: cli->model_path = arg; return 1;
-    case OPT_SIZE: return parse_integer("size", arg, 0, MAX_SIZE, &p->size);
-    case OPT_ITERATIONS: return parse_integer("iterations", arg, 0, MAX_ITERATIONS, &p->iterations);
-    case OPT_OPTIMIZER:
-        if (!parse_choice("optimizer", arg, optimizers, &choice))
-            return 0;
-        p->optimizer = choice == 0 ? NST_OPTIM_LBFGS : NST_OPTIM_ADAM;
-        return 1;
-    case OPT_LEARNING_RATE: return parse_number("learning-rate", arg, 0, &p->learning_rate);
-    case OPT_CONTENT_WEIGHT: return parse_number("content-weight", arg, 1, &p->content_weight);
-    case OPT_STYLE_WEIGHT: return parse_number("style-weight", arg, 1, &p->style_weight);
-    case OPT_TV_WEIGHT: return parse_number("tv-weight", arg, 1, &p->tv_weight);
-    case OPT_CONTENT_LAYERS:
-        if (nst_params_set_content_layers(p, arg, &err) == NST_OK)
-            return 1;
-        print_error("--content-layers: %s", err.message);
-        return 0;
-    case OPT_STYLE_LAYERS:
-        if (nst_params_set_style_layers(p, arg, &err) == NST_OK)
-            return 1;
-        print_error("--style-layers: %s", err.message);
-        return 0;
+    case OPT_SIZE: return parse_integer("size", arg, 0, NST_SIZE_MAX, &p->size);
+    case OPT_ITERATIONS: return parse_integer("iterations", arg, 0, NST_ITERATIONS_MAX, &p->iterations);
+    case OPT_OPTIMIZER: return engine_parsed("optimizer", nst_optimizer_from_name(arg, &p->optimizer, &err), &err);
+    case OPT_LEARNING_RATE: return parse_number("learning-rate", arg, 0, NST_LEARNING_RATE_MAX, &p->learning_rate);
+    case OPT_CONTENT_WEIGHT: return parse_number("content-weight", arg, 1, NST_WEIGHT_MAX, &p->content_weight);
+    case OPT_STYLE_WEIGHT: return parse_number("style-weight", arg, 1, NST_WEIGHT_MAX, &p->style_weight);
+    case OPT_TV_WEIGHT: return parse_number("tv-weight", arg, 1, NST_WEIGHT_MAX, &p->tv_weight);
+    case OPT_CONTENT_LAYERS: return engine_parsed("content-layers", nst_params_set_content_layers(p, arg, &err), &err);
+    case OPT_STYLE_LAYERS: return engine_parsed("style-layers", nst_params_set_style_layers(p, arg, &err), &err);
     case OPT_STYLE_LAYER_WEIGHTS: cli->style_layer_weights = arg; return 1; /* after --style-layers */
     case OPT_STYLE_BLEND: cli->style_blend = arg; return 1;                 /* after every --style */
-    case OPT_INIT:
-        if (!parse_choice("init", arg, inits, &choice))
-            return 0;
-        p->init = choice == 0 ? NST_INIT_CONTENT : choice == 1 ? NST_INIT_STYLE : NST_INIT_NOISE;
-        return 1;
+    case OPT_INIT: return engine_parsed("init", nst_init_from_name(arg, &p->init, &err), &err);
     case OPT_SEED: return parse_seed(arg, &p->seed);
     case OPT_PRESERVE_COLORS:
-        if (!parse_choice("preserve-colors", arg, colors, &choice))
-            return 0;
-        p->preserve_colors = choice == 0 ? NST_COLORS_NONE : choice == 1 ? NST_COLORS_LUMINANCE : NST_COLORS_HISTOGRAM;
-        return 1;
-    case OPT_STYLE_SCALE: return parse_number("style-scale", arg, 0, &p->style_scale);
-    case OPT_THREADS: return parse_integer("threads", arg, 0, MAX_THREADS, &p->threads);
+        return engine_parsed("preserve-colors", nst_colors_from_name(arg, &p->preserve_colors, &err), &err);
+    case OPT_STYLE_SCALE: return parse_number("style-scale", arg, 0, NST_STYLE_SCALE_MAX, &p->style_scale);
+    case OPT_THREADS: return parse_integer("threads", arg, 0, NST_THREADS_MAX, &p->threads);
     case OPT_SAVE_EVERY: return parse_integer("save-every", arg, 1, INT_MAX, &cli->save_every);
     case OPT_LOG: cli->log_path = arg; return 1;
     case OPT_QUIET: cli->quiet = 1; return 1;
     case OPT_SCALES: return parse_integer("scales", arg, 0, NST_MAX_STAGES, &p->scales);
-    case OPT_TILE_SIZE: return parse_integer("tile-size", arg, 0, MAX_SIZE, &p->tile_size);
-    case OPT_MAX_MEMORY:
-        if ((p->max_memory = nst_parse_bytes(arg)) > 0)
-            return 1;
-        print_error("--max-memory: expected a size such as 4G, 512M or 1.5GiB, got '%s'", arg);
-        return 0;
+    case OPT_TILE_SIZE: return parse_integer("tile-size", arg, 0, NST_SIZE_MAX, &p->tile_size);
+    case OPT_MAX_MEMORY: return engine_parsed("max-memory", nst_parse_bytes(arg, &p->max_memory, &err), &err);
     default: return 1; /* --help and --version: first pass */
     }
 }
@@ -382,9 +374,14 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
         print_error("--style-layer-weights: %s", err.message);
         return EXIT_USAGE;
     }
-    if (!require(cli->content_path, "--content") || !require(cli->style_list, "--style") ||
+    if (!require(cli->content_path, "--content") || !require(cli->n_styles ? cli->styles[0] : NULL, "--style") ||
         !require(cli->output_path, "--output"))
         return EXIT_USAGE;
+    /* Every range now, not after the pictures and the model are loaded. */
+    if (nst_params_check(p, &err) != NST_OK) {
+        print_error("%s", err.message);
+        return EXIT_USAGE;
+    }
     if (!has_picture_extension(cli->output_path)) {
         print_error("--output: expected a file name ending in .png, .jpg or .jpeg, got '%s'", cli->output_path);
         return EXIT_USAGE;
@@ -416,7 +413,8 @@ static void print_help(nst_model_kind model)
            "\n"
            "Pictures:\n"
            "  --content FILE           the picture to repaint (PNG or JPEG)\n"
-           "  --style FILE[,FILE...]   one or more style pictures (repeatable)\n"
+           "  --style FILE[,FILE...]   one or more style pictures (repeatable; a name that is an existing\n"
+           "                           file is taken whole, else write a comma inside a name as \\,)\n"
            "  --output FILE            the result: .png, .jpg or .jpeg\n"
            "  --size N                 longest side of the result in px, 0 = the content's (%d)\n"
            "  --style-scale F          style picture size relative to the result (%g)\n"
@@ -451,13 +449,9 @@ static void print_help(nst_model_kind model)
            "  --help, --version\n"
            "\n"
            "Exit status: 0 done, 1 error, 2 bad arguments, 130 interrupted.\n",
-           nst_model_kind_name(model), p.size, p.style_scale,
-           p.preserve_colors == NST_COLORS_NONE ? "none" : p.preserve_colors == NST_COLORS_LUMINANCE ? "luminance"
-                                                                                                   : "histogram",
-           content_layers, style_layers, p.iterations, p.optimizer == NST_OPTIM_LBFGS ? "lbfgs" : "adam",
-           p.learning_rate, p.content_weight, p.style_weight, p.tv_weight,
-           p.init == NST_INIT_CONTENT ? "content" : p.init == NST_INIT_STYLE ? "style" : "noise",
-           (unsigned long long)p.seed, p.threads);
+           nst_model_kind_name(model), p.size, p.style_scale, nst_colors_name(p.preserve_colors), content_layers,
+           style_layers, p.iterations, nst_optimizer_name(p.optimizer), p.learning_rate, p.content_weight,
+           p.style_weight, p.tv_weight, nst_init_name(p.init), (unsigned long long)p.seed, p.threads);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
@@ -545,11 +539,13 @@ typedef struct pictures {
     int n_styles;
 } pictures;
 
+/* Frees them and forgets them, so a second call is harmless. */
 static void pictures_free(pictures *pics)
 {
     nst_image_free(pics->content);
     for (int i = 0; i < pics->n_styles; i++)
         nst_image_free(pics->styles[i]);
+    memset(pics, 0, sizeof *pics);
 }
 
 static nst_image *load_picture(const char *path)
@@ -561,12 +557,12 @@ static nst_image *load_picture(const char *path)
     return image;
 }
 
-static int pictures_load(pictures *pics, const char *content_path, int n_styles, char **style_paths)
+static int pictures_load(pictures *pics, const cli *cli)
 {
-    if (!(pics->content = load_picture(content_path)))
+    if (!(pics->content = load_picture(cli->content_path)))
         return 0;
-    for (; pics->n_styles < n_styles; pics->n_styles++)
-        if (!(pics->styles[pics->n_styles] = load_picture(style_paths[pics->n_styles])))
+    for (; pics->n_styles < cli->n_styles; pics->n_styles++)
+        if (!(pics->styles[pics->n_styles] = load_picture(cli->styles[pics->n_styles])))
             return 0;
     return 1;
 }
@@ -603,6 +599,34 @@ static int output_folder_writable(const char *output_path)
     return 0;
 }
 
+/* Minutes or hours of work are never thrown away: when OUT cannot be
+ * written (a full disk, a quota, a folder gone), the result goes beside it,
+ * else to $TMPDIR or /tmp, else to $HOME, and the user is told where.  The
+ * save itself is atomic, so an existing OUT is kept whole either way. */
+static int save_result(const nst_image *result, const char *path)
+{
+    nst_error err = {0};
+    if (nst_image_save(result, path, &err) == NST_OK)
+        return 0;
+    print_error("%s", err.message);
+    const char *tmp = getenv("TMPDIR");
+    const char *home = getenv("HOME");
+    const char *dot = strrchr(path, '.');
+    char places[3][4096];
+    snprintf(places[0], sizeof places[0], "%.*s-rescued-%ld.png", (int)(dot - path), path, (long)getpid());
+    snprintf(places[1], sizeof places[1], "%s/nst-rescued-%ld.png", tmp && tmp[0] ? tmp : "/tmp", (long)getpid());
+    snprintf(places[2], sizeof places[2], "%s/nst-rescued-%ld.png", home && home[0] ? home : ".", (long)getpid());
+    for (int i = 0; i < 3; i++) {
+        nst_error ignored = {0};
+        if (nst_image_save(result, places[i], &ignored) == NST_OK) {
+            print_error("the result was kept in %s", places[i]);
+            return EXIT_ENGINE;
+        }
+    }
+    print_error("the result could not be written anywhere (tried %s, %s and %s)", places[0], places[1], places[2]);
+    return EXIT_ENGINE;
+}
+
 static int run_transfer(nst_transfer *transfer, const cli *cli, run_state *state)
 {
     nst_transfer_set_progress_callback(transfer, on_progress, state);
@@ -622,9 +646,9 @@ static int run_transfer(nst_transfer *transfer, const cli *cli, run_state *state
     }
     if (status != NST_OK)
         return engine_failed(&err);
-    status = nst_image_save(result, cli->output_path, &err);
+    int rc = save_result(result, cli->output_path);
     nst_image_free(result);
-    return status == NST_OK ? 0 : engine_failed(&err);
+    return rc;
 }
 
 /* The stages, tiles and memory the run will need; a run that cannot fit
@@ -653,7 +677,7 @@ static int report_plan(const nst_transfer *transfer, int quiet)
 }
 
 /* Everything after the arguments were read; returns the exit status. */
-static int stylise(const cli *cli, const nst_params *params, int n_styles, char **styles, const double *blend)
+static int stylise(const cli *cli, const nst_params *params, const double *blend)
 {
     nst_error err = {0};
     run_state state = {.output_path = cli->output_path};
@@ -661,7 +685,7 @@ static int stylise(const cli *cli, const nst_params *params, int n_styles, char 
     nst_model *model = NULL;
     nst_transfer *transfer = NULL;
     int rc = EXIT_ENGINE;
-    if (!output_folder_writable(cli->output_path) || !pictures_load(&pics, cli->content_path, n_styles, styles))
+    if (!output_folder_writable(cli->output_path) || !pictures_load(&pics, cli))
         goto done;
     if (cli->log_path && !(state.log = fopen(cli->log_path, "w"))) {
         print_error("--log: cannot create '%s': %s", cli->log_path, strerror(errno));
@@ -685,6 +709,7 @@ static int stylise(const cli *cli, const nst_params *params, int n_styles, char 
     if (!cli->quiet)
         state.bar = progress_bar_new(stderr, isatty(STDERR_FILENO));
     rc = give_pictures(transfer, &pics, blend);
+    pictures_free(&pics); /* the engine has its own copies: a 24 MP photo is 288 MB of floats */
     if (rc == 0)
         rc = report_plan(transfer, cli->quiet);
     if (rc == 0)
@@ -718,21 +743,8 @@ int main(int argc, char **argv)
     nst_params_init(&params, cli.model);
     rc = second_pass(argc, argv, &cli, &params);
 
-    char *styles[NST_MAX_STYLES + 1];
     double blend[NST_MAX_STYLES];
-    int n_styles = 0;
-    if (rc == 0) {
-        n_styles = split_list(cli.style_list, styles, NST_MAX_STYLES);
-        for (int i = 0; i < n_styles && i < NST_MAX_STYLES && rc == 0; i++)
-            if (!styles[i][0]) {
-                print_error("--style: empty file name in the list");
-                rc = EXIT_USAGE;
-            }
-        if (rc == 0 && n_styles > NST_MAX_STYLES) {
-            print_error("--style: at most %d style pictures", NST_MAX_STYLES);
-            rc = EXIT_USAGE;
-        }
-    }
+    int n_styles = cli.n_styles;
     if (rc == 0) {
         for (int i = 0; i < n_styles; i++)
             blend[i] = 1.0;
@@ -747,7 +759,8 @@ int main(int argc, char **argv)
         }
     }
     if (rc == 0)
-        rc = stylise(&cli, &params, n_styles, styles, blend);
-    free(cli.style_list);
+        rc = stylise(&cli, &params, blend);
+    for (int i = 0; i < cli.n_styles; i++)
+        free(cli.styles[i]);
     return rc;
 }

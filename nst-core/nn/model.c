@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/names.h"
 #include "io/weights.h"
 
 /* Building a topology: nodes are appended in order; a failure sets err once
@@ -247,20 +248,6 @@ const char *nst_model_layer_name(const nst_model *model, int index)
 
 /* ---- names and lookup ---- */
 
-static const char *const kind_names[] = {"squeezenet1.1", "vgg19", "vgg16"};
+static const char *const kind_names[NST_MODEL_KIND_COUNT] = {"squeezenet1.1", "vgg19", "vgg16"};
 
-const char *nst_model_kind_name(nst_model_kind kind)
-{
-    return (unsigned)kind < 3 ? kind_names[kind] : "unknown";
-}
-
-nst_status nst_model_kind_from_name(const char *name, nst_model_kind *out, nst_error *err)
-{
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(name, kind_names[i]) == 0) {
-            *out = (nst_model_kind)i;
-            return NST_OK;
-        }
-    }
-    return nst_error_set(err, NST_ERR_INVALID, "unknown model '%s' (expected squeezenet1.1, vgg19 or vgg16)", name);
-}
+NST_DEFINE_NAMES(nst_model_kind, nst_model_kind, "model", kind_names, NST_MODEL_KIND_COUNT)

@@ -63,6 +63,12 @@ struct nst_transfer {
 };
 
 /* ---- transfer.c ---- */
+/* Size of a style picture (width x height) given to the net at a stage whose
+ * longest side is `longest`: scaled to longest x style_scale, but never so
+ * small that the net cannot see it (SqueezeNet needs about 25 px to reach
+ * fire5, VGG 16 px to reach relu5_1), so every scale the limits accept runs. */
+void nst_driver_style_size(int width, int height, int longest, double style_scale, int *out_width,
+                           int *out_height);
 /* The function the optimisers minimise: one evaluation, reported. */
 nst_status nst_driver_evaluate(const float *x, float *grad, double *value, void *user_data, nst_error *err);
 /* Renders x (planar, size w x h) and hands it to the preview callback. */

@@ -125,14 +125,13 @@ static double picture_bytes(int w, int h)
 static double style_target_bytes(const nst_transfer *t, int stage_w, int stage_h, int piece)
 {
     int longest = stage_w > stage_h ? stage_w : stage_h;
-    int target = (int)lround(longest * t->params.style_scale);
     double pieces = 0, largest = 0;
     int max_w = 0, max_h = 0;
     for (int i = 0; i < t->n_styles || (i == 0 && t->n_styles == 0); i++) {
         int w, h;
         /* Before any style is given, assume a square one. */
-        nst_image_fit_size(t->n_styles ? t->styles[i]->width : 1, t->n_styles ? t->styles[i]->height : 1,
-                           target < 1 ? 1 : target, &w, &h);
+        nst_driver_style_size(t->n_styles ? t->styles[i]->width : 1, t->n_styles ? t->styles[i]->height : 1,
+                              longest, t->params.style_scale, &w, &h);
         pieces += picture_bytes(w, h);
         if (picture_bytes(w, h) > largest)
             largest = picture_bytes(w, h);
@@ -223,14 +222,13 @@ size_t nst_default_memory_budget(void)
     return available > 2 * margin ? to_size(available - margin) : to_size(available / 2);
 }
 
-size_t nst_parse_bytes(const char *text)
+nst_status nst_parse_bytes(const char *text, size_t *bytes, nst_error *err)
 {
-    if (!text)
-        return 0;
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || !isfinite(v) || v <= 0)
-        return 0;
+    const char *expected = "expected a size such as 4G, 512M or 1.5GiB, or 0 for the available memory";
+    char *end = NULL;
+    double v = text && text[0] && !isspace((unsigned char)text[0]) ? strtod(text, &end) : NAN;
+    if (!end || end == text || !isfinite(v) || v < 0)
+        return nst_error_set(err, NST_ERR_INVALID, "'%s': %s", text ? text : "", expected);
     while (isspace((unsigned char)*end))
         end++;
     double unit = 1;
@@ -245,10 +243,12 @@ size_t nst_parse_bytes(const char *text)
         end++;
     if (*end == 'B' || *end == 'b')
         end++;
-    if (*end)
-        return 0;
-    double bytes = v * unit;
-    return bytes < 1 ? 0 : to_size(bytes);
+    double amount = v * unit;
+    /* "0.1" bytes is a typo, not a budget; 0 means "the default". */
+    if (*end || (amount > 0 && amount < 1) || amount >= (double)SIZE_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "'%s': %s", text, expected);
+    *bytes = to_size(amount);
+    return NST_OK;
 }
 
 /* ---- the plan ---- */

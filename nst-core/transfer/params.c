@@ -6,8 +6,24 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/names.h"
 #include "nn/model.h"
+#include "transfer/params.h"
 #include "nst/nst.h"
+
+/* ---- names of the choices ---- */
+
+static const char *const optimizer_names[NST_OPTIMIZER_COUNT] = {"lbfgs", "adam"};
+static const char *const init_names[NST_INIT_COUNT] = {"content", "style", "noise"};
+static const char *const colors_names[NST_COLORS_COUNT] = {"none", "luminance", "histogram"};
+static const char *const pooling_names[NST_POOLING_COUNT] = {"max", "avg"};
+
+NST_DEFINE_NAMES(nst_optimizer, nst_optimizer, "optimizer", optimizer_names, NST_OPTIMIZER_COUNT)
+NST_DEFINE_NAMES(nst_init, nst_init, "initial picture", init_names, NST_INIT_COUNT)
+NST_DEFINE_NAMES(nst_colors, nst_colors, "colour mode", colors_names, NST_COLORS_COUNT)
+NST_DEFINE_NAMES(nst_pooling, nst_pooling, "pooling", pooling_names, NST_POOLING_COUNT)
+
+/* ---- defaults ---- */
 
 static void set_layers(char names[][NST_LAYER_NAME_MAX], double *weights, int *count, const char *const *list,
                        int n)
@@ -161,11 +177,6 @@ nst_status nst_params_set_style_layer_weights(nst_params *p, const char *csv, ns
     return NST_OK;
 }
 
-static int finite_nonneg(double v)
-{
-    return isfinite(v) && v >= 0;
-}
-
 static nst_status check_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
                                const char *what, nst_error *err)
 {
@@ -183,38 +194,74 @@ static nst_status check_layers(const nst_model *model, int n, const char names[]
     return NST_OK;
 }
 
-nst_status nst_params_validate(const nst_params *p, const nst_model *model, nst_error *err)
+static int in_range(double v, double min, double max)
 {
-    if (p->size < 0 || p->size > 65536)
-        return nst_error_set(err, NST_ERR_INVALID, "size %d out of range (0 = the picture's own, up to 65536)", p->size);
-    if (p->iterations < 0 || p->iterations > 1000000)
-        return nst_error_set(err, NST_ERR_INVALID, "iterations %d out of range (0 to 1000000)", p->iterations);
-    if ((unsigned)p->optimizer > NST_OPTIM_ADAM || (unsigned)p->init > NST_INIT_NOISE ||
-        (unsigned)p->preserve_colors > NST_COLORS_HISTOGRAM || (unsigned)p->pooling > NST_POOL_AVG)
+    return isfinite(v) && v >= min && v <= max;
+}
+
+nst_status nst_params_check_weights(double content_weight, double style_weight, double tv_weight, nst_error *err)
+{
+    if (!in_range(content_weight, 0, NST_WEIGHT_MAX) || !in_range(style_weight, 0, NST_WEIGHT_MAX) ||
+        !in_range(tv_weight, 0, NST_WEIGHT_MAX))
+        return nst_error_set(err, NST_ERR_INVALID,
+                             "content, style and TV weights must be numbers from 0 to %g (got %g, %g, %g)",
+                             NST_WEIGHT_MAX, content_weight, style_weight, tv_weight);
+    return NST_OK;
+}
+
+nst_status nst_params_check_style_scale(double style_scale, nst_error *err)
+{
+    if (!in_range(style_scale, NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX))
+        return nst_error_set(err, NST_ERR_INVALID, "style scale %g out of range (%g to %g)", style_scale,
+                             NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX);
+    return NST_OK;
+}
+
+nst_status nst_params_check(const nst_params *p, nst_error *err)
+{
+    if (p->size < 0 || p->size > NST_SIZE_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "size %d out of range (0 = the picture's own, up to %d)", p->size,
+                             NST_SIZE_MAX);
+    if (p->iterations < 0 || p->iterations > NST_ITERATIONS_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "iterations %d out of range (0 to %d)", p->iterations,
+                             NST_ITERATIONS_MAX);
+    if ((unsigned)p->optimizer >= NST_OPTIMIZER_COUNT || (unsigned)p->init >= NST_INIT_COUNT ||
+        (unsigned)p->preserve_colors >= NST_COLORS_COUNT || (unsigned)p->pooling >= NST_POOLING_COUNT)
         return nst_error_set(err, NST_ERR_INVALID, "unknown optimizer, init, colour or pooling mode");
-    if (!(isfinite(p->learning_rate) && p->learning_rate > 0))
-        return nst_error_set(err, NST_ERR_INVALID, "learning rate must be a positive number");
-    if (p->lbfgs_history < 1 || p->lbfgs_history > 1000)
-        return nst_error_set(err, NST_ERR_INVALID, "L-BFGS history %d out of range (1 to 1000)", p->lbfgs_history);
-    if (!finite_nonneg(p->content_weight) || !finite_nonneg(p->style_weight) || !finite_nonneg(p->tv_weight))
-        return nst_error_set(err, NST_ERR_INVALID, "content, style and TV weights must be non-negative numbers");
-    if (!(isfinite(p->style_scale) && p->style_scale >= 0.05 && p->style_scale <= 8))
-        return nst_error_set(err, NST_ERR_INVALID, "style scale %g out of range (0.05 to 8)", p->style_scale);
-    if (p->threads < 0 || p->threads > 1024)
-        return nst_error_set(err, NST_ERR_INVALID, "threads %d out of range", p->threads);
+    if (!(in_range(p->learning_rate, 0, NST_LEARNING_RATE_MAX) && p->learning_rate > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "learning rate %g out of range (above 0, up to %g)",
+                             p->learning_rate, NST_LEARNING_RATE_MAX);
+    if (p->lbfgs_history < 1 || p->lbfgs_history > NST_LBFGS_HISTORY_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "L-BFGS history %d out of range (1 to %d)", p->lbfgs_history,
+                             NST_LBFGS_HISTORY_MAX);
+    nst_status s = nst_params_check_weights(p->content_weight, p->style_weight, p->tv_weight, err);
+    if (s == NST_OK)
+        s = nst_params_check_style_scale(p->style_scale, err);
+    if (s != NST_OK)
+        return s;
+    if (p->threads < 0 || p->threads > NST_THREADS_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "threads %d out of range (0 = all cores, up to %d)", p->threads,
+                             NST_THREADS_MAX);
     if (p->scales < 0 || p->scales > NST_MAX_STAGES)
         return nst_error_set(err, NST_ERR_INVALID, "scales %d out of range (0 = automatic, 1 to %d)", p->scales,
                              NST_MAX_STAGES);
-    if (p->min_scale_size != 0 && (p->min_scale_size < 32 || p->min_scale_size > 65536))
-        return nst_error_set(err, NST_ERR_INVALID, "first stage size %d out of range (0 = automatic, 32 to 65536)",
-                             p->min_scale_size);
-    if (p->tile_size != 0 && (p->tile_size < 64 || p->tile_size > 65536))
-        return nst_error_set(err, NST_ERR_INVALID, "tile size %d out of range (0 = automatic, 64 to 65536)",
-                             p->tile_size);
+    if (p->min_scale_size != 0 && (p->min_scale_size < NST_MIN_SCALE_SIZE_MIN || p->min_scale_size > NST_SIZE_MAX))
+        return nst_error_set(err, NST_ERR_INVALID, "first stage size %d out of range (0 = automatic, %d to %d)",
+                             p->min_scale_size, NST_MIN_SCALE_SIZE_MIN, NST_SIZE_MAX);
+    if (p->tile_size != 0 && (p->tile_size < NST_TILE_SIZE_MIN || p->tile_size > NST_SIZE_MAX))
+        return nst_error_set(err, NST_ERR_INVALID, "tile size %d out of range (0 = automatic, %d to %d)",
+                             p->tile_size, NST_TILE_SIZE_MIN, NST_SIZE_MAX);
     if (p->n_content_layers < 0 || p->n_content_layers > NST_MAX_LAYERS || p->n_style_layers < 0 ||
         p->n_style_layers > NST_MAX_LAYERS || p->n_content_layers + p->n_style_layers == 0)
         return nst_error_set(err, NST_ERR_INVALID, "choose at least one content or style layer");
-    nst_status s = check_layers(model, p->n_content_layers, p->content_layers, "content layers", err);
+    return NST_OK;
+}
+
+nst_status nst_params_validate(const nst_params *p, const nst_model *model, nst_error *err)
+{
+    nst_status s = nst_params_check(p, err);
+    if (s == NST_OK)
+        s = check_layers(model, p->n_content_layers, p->content_layers, "content layers", err);
     if (s == NST_OK)
         s = check_layers(model, p->n_style_layers, p->style_layers, "style layers", err);
     return s;

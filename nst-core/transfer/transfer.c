@@ -16,6 +16,7 @@
 #include "nn/model.h"
 #include "optim/optim.h"
 #include "transfer/driver.h"
+#include "transfer/params.h"
 
 nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err)
 {
@@ -98,31 +99,31 @@ void nst_transfer_cancel(nst_transfer *t)
     atomic_store(&t->cancel, 1);
 }
 
-static int valid_weight(double v)
+nst_status nst_transfer_set_weights(nst_transfer *t, double content_weight, double style_weight, double tv_weight,
+                                    nst_error *err)
 {
-    return isfinite(v) && v >= 0;
-}
-
-void nst_transfer_set_weights(nst_transfer *t, double content_weight, double style_weight, double tv_weight)
-{
-    if (!valid_weight(content_weight) || !valid_weight(style_weight) || !valid_weight(tv_weight))
-        return;
+    nst_status s = nst_params_check_weights(content_weight, style_weight, tv_weight, err);
+    if (s != NST_OK)
+        return s;
     pthread_mutex_lock(&t->steer.lock);
     t->steer.content_weight = content_weight;
     t->steer.style_weight = style_weight;
     t->steer.tv_weight = tv_weight;
     atomic_fetch_add(&t->steer.generation, 1);
     pthread_mutex_unlock(&t->steer.lock);
+    return NST_OK;
 }
 
-void nst_transfer_set_style_scale(nst_transfer *t, double style_scale)
+nst_status nst_transfer_set_style_scale(nst_transfer *t, double style_scale, nst_error *err)
 {
-    if (!(isfinite(style_scale) && style_scale >= 0.05 && style_scale <= 8))
-        return;
+    nst_status s = nst_params_check_style_scale(style_scale, err);
+    if (s != NST_OK)
+        return s;
     pthread_mutex_lock(&t->steer.lock);
     t->steer.style_scale = style_scale;
     atomic_fetch_add(&t->steer.generation, 1);
     pthread_mutex_unlock(&t->steer.lock);
+    return NST_OK;
 }
 
 void nst_transfer_working_size(const nst_params *params, int content_width, int content_height, int *width,
@@ -256,6 +257,20 @@ static nst_status cut_style(const nst_image *style, int piece, double blend, flo
 }
 
 #define MAX_STYLE_PIECES 4096
+#define STYLE_MIN_SIDE 32
+
+void nst_driver_style_size(int width, int height, int longest, double style_scale, int *out_width,
+                           int *out_height)
+{
+    int target = (int)lround(longest * style_scale);
+    nst_image_fit_size(width, height, target < 1 ? 1 : target, out_width, out_height);
+    int shorter = *out_width < *out_height ? *out_width : *out_height;
+    if (shorter < STYLE_MIN_SIDE) {
+        double grow = (double)STYLE_MIN_SIDE / shorter;
+        *out_width = (int)ceil(*out_width * grow);
+        *out_height = (int)ceil(*out_height * grow);
+    }
+}
 
 nst_status nst_driver_set_style_targets(nst_transfer *t, double style_scale, int style_piece, nst_error *err)
 {
@@ -268,12 +283,9 @@ nst_status nst_driver_set_style_targets(nst_transfer *t, double style_scale, int
     /* The style is scaled with the stage, so its strokes keep their size
      * relative to the picture at every stage. */
     int longest = t->width > t->height ? t->width : t->height;
-    int target = (int)lround(longest * style_scale);
-    if (target < 1)
-        target = 1;
     for (int i = 0; i < t->n_styles && s == NST_OK; i++) {
         int w, h;
-        nst_image_fit_size(t->styles[i]->width, t->styles[i]->height, target, &w, &h);
+        nst_driver_style_size(t->styles[i]->width, t->styles[i]->height, longest, style_scale, &w, &h);
         nst_image *style = nst_image_resize(t->styles[i], w, h, err);
         if (!style) {
             s = NST_ERR_NOMEM;

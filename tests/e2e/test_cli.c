@@ -125,17 +125,31 @@ static void test_argument_errors(void)
     EXPECT_USAGE("--size 12px", "got '12px'", "--size", "12px");
     EXPECT_USAGE("--size huge", "--size:", "--size", "99999999999999999999");
     EXPECT_USAGE("--iterations -1", "--iterations: expected", "--iterations", "-1");
-    EXPECT_USAGE("--learning-rate 0", "--learning-rate: expected a positive number, got '0'", "--learning-rate", "0");
-    EXPECT_USAGE("--style-weight 1e999", "--style-weight: expected a non-negative number", "--style-weight",
+    EXPECT_USAGE("--learning-rate 0", "--learning-rate: expected a number above 0, up to 10, got '0'",
+                 "--learning-rate", "0");
+    EXPECT_USAGE("--style-weight 1e999", "--style-weight: expected a number from 0 to 1e+12", "--style-weight",
                  "1e999");
-    EXPECT_USAGE("--tv-weight nan", "--tv-weight: expected a non-negative number", "--tv-weight", "nan");
+    /* Finite but past the engine's limit: it used to run into an L-BFGS NaN. */
+    EXPECT_USAGE("--style-weight 1e40", "--style-weight: expected a number from 0 to 1e+12, got '1e40'",
+                 "--style-weight", "1e40");
+    EXPECT_USAGE("--tv-weight nan", "--tv-weight: expected a number from 0 to", "--tv-weight", "nan");
     EXPECT_USAGE("--content-weight -1", "--content-weight:", "--content-weight", "-1");
-    EXPECT_USAGE("--style-scale empty", "--style-scale: expected a positive number, got ''", "--style-scale", "");
-    EXPECT_USAGE("--optimizer sgd", "--optimizer: expected lbfgs or adam, got 'sgd'", "--optimizer", "sgd");
-    EXPECT_USAGE("--model resnet", "--model: expected squeezenet1.1, vgg19 or vgg16", "--model", "resnet");
-    EXPECT_USAGE("--init random", "--init: expected content, style or noise", "--init", "random");
-    EXPECT_USAGE("--preserve-colors yes", "--preserve-colors: expected none, luminance or histogram",
-                 "--preserve-colors", "yes");
+    EXPECT_USAGE("--style-scale empty", "--style-scale: expected a number above 0, up to 8, got ''",
+                 "--style-scale", "");
+    EXPECT_USAGE("--optimizer sgd", "--optimizer: unknown optimizer 'sgd' (expected lbfgs or adam)", "--optimizer",
+                 "sgd");
+    EXPECT_USAGE("--model resnet", "--model: unknown model 'resnet' (expected squeezenet1.1, vgg19 or vgg16)",
+                 "--model", "resnet");
+    EXPECT_USAGE("--init random", "--init: unknown initial picture 'random' (expected content, style or noise)",
+                 "--init", "random");
+    EXPECT_USAGE("--preserve-colors yes", "(expected none, luminance or histogram)", "--preserve-colors", "yes");
+    EXPECT_USAGE("--max-memory 0.5", "--max-memory: '0.5': expected a size such as 4G", "--max-memory", "0.5");
+    /* Ranges are checked before the pictures and the model are read: with a
+     * model path that does not exist, the range is what is reported. */
+    EXPECT_USAGE("--tile-size 10", "tile size 10 out of range (0 = automatic, 64 to 16384)", "--tile-size", "10",
+                 "--model-path", "/nonexistent/models");
+    EXPECT_USAGE("--style-scale 0.01", "style scale 0.01 out of range (0.05 to 8)", "--style-scale", "0.01",
+                 "--model-path", "/nonexistent/models");
     EXPECT_USAGE("--seed 12x", "--seed:", "--seed", "12x");
     EXPECT_USAGE("--seed -1", "--seed:", "--seed", "-1");
     EXPECT_USAGE("--threads -2", "--threads:", "--threads", "-2");
@@ -262,6 +276,44 @@ static void test_interrupt(void)
     CHECK(!file_exists(output_png), "an interrupted run wrote its output");
 }
 
+/* Values the options accept must run: --max-memory 0 (= the available
+ * memory, as the help says; it was refused) and the smallest style scale
+ * (its first stage's style picture was too small for the net). */
+static void test_accepted_extremes(void)
+{
+    const char *args[] = {"--content", content_png, "--style", style_jpg, "--output", output_png, "--size", "64",
+                          "--iterations", "2", "--max-memory", "0", "--style-scale", "0.05", "--quiet", NULL};
+    remove(output_png);
+    int status = run_nst(args, NULL);
+    CHECK(status == 0, "--max-memory 0 --style-scale 0.05: exit %d: %s", status, read_file(stderr_path));
+    check_picture(output_png, 64, 48);
+}
+
+/* A style file whose name holds a comma: taken whole when it exists, and
+ * written "\," inside a list. */
+static void test_style_names_with_commas(void)
+{
+    char comma_jpg[600], listed[1300];
+    make_path(comma_jpg, "a,b.jpg");
+    FILE *in = fopen(style_jpg, "rb"), *out = fopen(comma_jpg, "wb");
+    char buf[4096];
+    size_t n;
+    while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    CHECK(out && fclose(out) == 0, "cannot copy the style to %s", comma_jpg);
+    const char *whole[] = {"--content", content_png, "--style", comma_jpg, "--output", output_png, "--size", "32",
+                           "--iterations", "0", "--quiet", NULL};
+    int status = run_nst(whole, NULL);
+    CHECK(status == 0, "--style 'a,b.jpg': exit %d: %s", status, read_file(stderr_path));
+    snprintf(listed, sizeof listed, "%s,%s/a\\,b.jpg", style_jpg, tmp_dir);
+    const char *list[] = {"--content", content_png, "--style", listed, "--output", output_png, "--size", "32",
+                          "--iterations", "0", "--style-blend", "1,3", "--quiet", NULL};
+    status = run_nst(list, NULL);
+    CHECK(status == 0, "--style '%s': exit %d: %s", listed, status, read_file(stderr_path));
+}
+
 static void test_unknown_layer(void)
 {
     expect_failure("unknown style layer", (const char *const[]){"--style-layers", "conv1,nope", NULL}, 2, "'nope'",
@@ -313,6 +365,8 @@ int main(int argc, char **argv)
         test_quiet_jpeg_and_save_every();
         test_interrupt();
         test_unknown_layer();
+        test_accepted_extremes();
+        test_style_names_with_commas();
     } else {
         printf("model runs skipped: no %s\n", test_model_file("squeezenet1.1"));
     }

@@ -71,6 +71,7 @@ typedef struct record {
     int steer_at_eval;
     int steered_eval; /* first eval after the change */
     int steered_checks, steered_ok;
+    nst_status steer_refused, out_of_range; /* the valid change, and a 1e40 before it */
     /* cancel */
     atomic_int reached;
 } record;
@@ -83,8 +84,11 @@ static void on_progress(const nst_progress *p, void *user)
     r->evals_in_order &= p->eval == r->calls;
     r->calls++;
     r->last = *p;
-    if (r->steer_target && p->eval == r->steer_at_eval)
-        nst_transfer_set_weights(r->steer_target, 1.0, 0.0, 0.1); /* style weight to 0 */
+    if (r->steer_target && p->eval == r->steer_at_eval) {
+        /* Out of range (1e40 overflows a float): refused, and nothing changes. */
+        r->out_of_range = nst_transfer_set_weights(r->steer_target, 1.0, 1e40, 0.1, NULL);
+        r->steer_refused = nst_transfer_set_weights(r->steer_target, 1.0, 0.0, 0.1, NULL); /* style weight to 0 */
+    }
     if (r->steer_target && p->eval > r->steer_at_eval) {
         /* With beta = 0 the total is alpha*content + tau*tv. */
         double expect = p->content + 0.1 * p->tv;
@@ -136,6 +140,18 @@ static void test_progress_preview_and_steering(void)
     CHECK(r.steered_checks > 0 && r.steered_ok == r.steered_checks,
           "after steering beta to 0, %d of %d evaluations had total = a*content + t*tv", r.steered_ok,
           r.steered_checks);
+    CHECK(r.steer_refused == NST_OK && r.out_of_range == NST_ERR_INVALID, "steering: valid %d, 1e40 %d",
+          r.steer_refused, r.out_of_range);
+    static const double bad_scales[] = {0.01, 9.0, NAN, INFINITY};
+    for (int i = 0; i < 4; i++) {
+        err = (nst_error){0};
+        CHECK(nst_transfer_set_style_scale(t, bad_scales[i], &err) == NST_ERR_INVALID &&
+                  strstr(err.message, "style scale"),
+              "style scale %g: '%s'", bad_scales[i], err.message);
+    }
+    err = (nst_error){0};
+    CHECK(nst_transfer_set_weights(t, NAN, 1, 1, &err) == NST_ERR_INVALID && strstr(err.message, "weights"),
+          "NaN content weight: '%s'", err.message);
     nst_image_free(out);
     nst_transfer_free(t);
 }

@@ -183,10 +183,20 @@ static void test_memory_plan(void)
           "run with a 1 MiB budget: %s", err.message);
     nst_transfer_free(t);
 
-    CHECK(nst_parse_bytes("4G") == (size_t)4 << 30 && nst_parse_bytes("512M") == (size_t)512 << 20 &&
-              nst_parse_bytes("1.5GiB") == (size_t)3 << 29 && nst_parse_bytes("1000") == 1000 &&
-              nst_parse_bytes("4X") == 0 && nst_parse_bytes("") == 0 && nst_parse_bytes("-1G") == 0,
-          "nst_parse_bytes");
+    static const struct {
+        const char *text;
+        size_t bytes; /* SIZE_MAX = refused */
+    } sizes[] = {{"4G", (size_t)4 << 30}, {"512M", (size_t)512 << 20}, {"1.5GiB", (size_t)3 << 29},
+                 {"1000", 1000}, {"0", 0}, {"0G", 0}, {"4X", SIZE_MAX}, {"", SIZE_MAX}, {"-1G", SIZE_MAX},
+                 {"0.5", SIZE_MAX}, {" 4G", SIZE_MAX}, {"1e30T", SIZE_MAX}, {"nan", SIZE_MAX}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t bytes = 12345;
+        err = (nst_error){0};
+        nst_status s = nst_parse_bytes(sizes[i].text, &bytes, &err);
+        CHECK(sizes[i].bytes == SIZE_MAX ? s == NST_ERR_INVALID && bytes == 12345 && strstr(err.message, "4G")
+                                         : s == NST_OK && bytes == sizes[i].bytes,
+              "nst_parse_bytes('%s'): status %d, %zu bytes, '%s'", sizes[i].text, s, bytes, err.message);
+    }
     CHECK(nst_default_memory_budget() > ((size_t)64 << 20), "default budget %zu", nst_default_memory_budget());
 }
 
@@ -218,7 +228,7 @@ static void on_progress(const nst_progress *p, void *data)
             r->total_after_steer_max = p->total;
     }
     if (p->stage == r->steer_at_stage && !r->steered) {
-        nst_transfer_set_weights(r->t, 0.0, 0.0, 0.0);
+        nst_transfer_set_weights(r->t, 0.0, 0.0, 0.0, NULL);
         r->steered = 1;
     }
     if (p->stage == r->cancel_at_stage)

@@ -73,7 +73,7 @@ typedef enum nst_model_kind {
 
 typedef struct nst_model nst_model;
 
-/* "squeezenet1.1", "vgg19", "vgg16". */
+/* "squeezenet1.1", "vgg19", "vgg16" (NST_MODEL_KIND_COUNT of them). */
 const char *nst_model_kind_name(nst_model_kind kind);
 nst_status nst_model_kind_from_name(const char *name, nst_model_kind *out, nst_error *err);
 
@@ -135,6 +135,40 @@ typedef struct nst_params {
     int tile_size;       /* tile side in px (with its overlap); 0 = the largest that fits */
 } nst_params;
 
+/* ---- limits and names: the one place the front ends take them from -------- */
+
+/* Working size and tile side: the engine refuses pictures above 2^28 px. */
+#define NST_SIZE_MAX 16384
+#define NST_ITERATIONS_MAX 1000000
+#define NST_THREADS_MAX 1024
+#define NST_LBFGS_HISTORY_MAX 1000
+#define NST_TILE_SIZE_MIN 64
+#define NST_MIN_SCALE_SIZE_MIN 32
+/* alpha, beta and tau: far above any useful value, and far enough below
+ * FLT_MAX that a weight times a term times a gradient stays finite. */
+#define NST_WEIGHT_MAX 1e12
+#define NST_LEARNING_RATE_MAX 10.0
+#define NST_STYLE_SCALE_MIN 0.05
+#define NST_STYLE_SCALE_MAX 8.0
+
+/* Each choice has a name (the spelling of the command line and of the
+ * plug-in's PDB arguments) and a parser whose error lists the names.
+ * NST_X_COUNT values run from 0 to NST_X_COUNT - 1; name() of anything
+ * else is "unknown". */
+#define NST_OPTIMIZER_COUNT 2
+#define NST_INIT_COUNT 3
+#define NST_COLORS_COUNT 3
+#define NST_POOLING_COUNT 2
+#define NST_MODEL_KIND_COUNT 3
+const char *nst_optimizer_name(nst_optimizer value);
+nst_status nst_optimizer_from_name(const char *name, nst_optimizer *out, nst_error *err);
+const char *nst_init_name(nst_init value);
+nst_status nst_init_from_name(const char *name, nst_init *out, nst_error *err);
+const char *nst_colors_name(nst_colors value);
+nst_status nst_colors_from_name(const char *name, nst_colors *out, nst_error *err);
+const char *nst_pooling_name(nst_pooling value);
+nst_status nst_pooling_from_name(const char *name, nst_pooling *out, nst_error *err);
+
 /* Fills defaults that give a good picture with `kind`. */
 void nst_params_init(nst_params *params, nst_model_kind kind);
 /* Parses "a,b,c" into the content or style layer list (equal weights). */
@@ -142,7 +176,10 @@ nst_status nst_params_set_content_layers(nst_params *params, const char *csv, ns
 nst_status nst_params_set_style_layers(nst_params *params, const char *csv, nst_error *err);
 /* Parses "w,w,..." (must match the style layer count). */
 nst_status nst_params_set_style_layer_weights(nst_params *params, const char *csv, nst_error *err);
-/* Checks ranges and that layer names exist in `model`. */
+/* Checks every range against the limits above, without a model: front ends
+ * call it before loading one. */
+nst_status nst_params_check(const nst_params *params, nst_error *err);
+/* nst_params_check, and that the layer names exist in `model`. */
 nst_status nst_params_validate(const nst_params *params, const nst_model *model, nst_error *err);
 
 /* ---- the driver ----------------------------------------------------------- */
@@ -187,10 +224,12 @@ nst_status nst_transfer_run(nst_transfer *transfer, nst_image **result, nst_erro
 
 /* Thread-safe: may be called from any thread while nst_transfer_run runs. */
 void nst_transfer_cancel(nst_transfer *transfer);
-/* Thread-safe steering: take effect at the next evaluation of the objective. */
-void nst_transfer_set_weights(nst_transfer *transfer, double content_weight, double style_weight,
-                              double tv_weight);
-void nst_transfer_set_style_scale(nst_transfer *transfer, double style_scale);
+/* Thread-safe steering: takes effect at the next evaluation of the objective.
+ * A value outside the limits of nst_params_check is refused (NST_ERR_INVALID,
+ * nothing changes). */
+nst_status nst_transfer_set_weights(nst_transfer *transfer, double content_weight, double style_weight,
+                                    double tv_weight, nst_error *err);
+nst_status nst_transfer_set_style_scale(nst_transfer *transfer, double style_scale, nst_error *err);
 
 /* Working size that nst_transfer_run will use for this content and params. */
 void nst_transfer_working_size(const nst_params *params, int content_width, int content_height,
@@ -229,8 +268,9 @@ nst_status nst_transfer_plan(const nst_transfer *transfer, nst_plan *plan, nst_e
 size_t nst_transfer_estimate_bytes(const nst_transfer *transfer);
 /* Bytes a run may use by default: MemAvailable of /proc/meminfo minus a margin. */
 size_t nst_default_memory_budget(void);
-/* Parses "4G", "512M", "1.5GiB", "1000000" (bytes); 0 on a malformed text. */
-size_t nst_parse_bytes(const char *text);
+/* Parses "4G", "512M", "1.5GiB", "1000000" (bytes) or "0" (= the default
+ * budget, as in nst_params.max_memory); NST_ERR_INVALID on anything else. */
+nst_status nst_parse_bytes(const char *text, size_t *bytes, nst_error *err);
 
 #ifdef __cplusplus
 }
