@@ -50,14 +50,14 @@ def run(nst, content, style, log, extra):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build", help="meson build folder with nst-core/cli/nst")
+    ap.add_argument("--build", default="build", help="meson build folder with cli/nst")
     ap.add_argument("--pairs", type=int, default=len(PAIRS), help="how many of the pairs to run")
     ap.add_argument("--keep", help="folder for the logs and pictures (default: a temporary one)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 unless multi-scale needs fewer evaluations on every pair run (the quality test)")
     ap.add_argument("nst_args", nargs="*", help="more arguments for both runs, after --")
     args = ap.parse_args()
-    nst = os.path.join(args.build, "nst-core", "cli", "nst")
+    nst = os.path.join(args.build, "cli", "nst")
     if not os.access(nst, os.X_OK):
         sys.exit(f"multiscale: {nst} is missing; build first (ninja -C {args.build})")
     folder = args.keep or tempfile.mkdtemp(prefix="nst-multiscale-")

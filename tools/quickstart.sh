@@ -12,7 +12,7 @@ tools/fetch-models.sh
 [ -f build/build.ninja ] || meson setup build --buildtype=release
 ninja -C build
 mkdir -p out
-build/nst-core/cli/nst \
+build/cli/nst \
   --content /usr/lib/python3/dist-packages/skimage/data/chelsea.png \
   --style /usr/share/doc/opencv-doc/examples/data/starry_night.jpg \
   --output out/chelsea_starry_night.png "$@"

@@ -311,7 +311,7 @@ nst_status nst_memory_plan(const nst_transfer *t, nst_plan *plan, nst_error *err
         format_bytes(plan->budget, available, sizeof available);
         return nst_error_set(err, NST_ERR_NOMEM,
                              "a %dx%d picture needs %s even in %dx%d tiles, %s available; "
-                             "lower the working size or raise the memory limit (--size, --max-memory)",
+                             "lower the working size or raise the memory limit",
                              width, height, needed, window, window, available);
     }
     return NST_OK;

@@ -193,7 +193,9 @@ static void test_runtime_errors(void)
     expect_failure("log folder missing", (const char *const[]){"--log", "/nonexistent/log.jsonl", NULL}, 1,
                    "--log: cannot create '/nonexistent/log.jsonl'", NULL);
     expect_failure("impossible memory budget", (const char *const[]){"--max-memory", "1K", NULL}, 1,
-                   "even in 128x128 tiles", NULL);
+                   "even in 128x128 tiles, 1 MiB available; lower the working size or raise the memory limit "
+                   "(--size, --max-memory)",
+                   NULL);
 }
 
 static void test_help_and_version(void)

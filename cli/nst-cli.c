@@ -658,6 +658,10 @@ static int report_plan(const nst_transfer *transfer, int quiet)
     nst_plan plan;
     nst_error err = {0};
     nst_status status = nst_transfer_plan(transfer, &plan, &err);
+    if (status != NST_OK && plan.mode == NST_RUN_REFUSED) {
+        print_error("%s (--size, --max-memory)", err.message); /* the engine's advice, in this front end's words */
+        return EXIT_ENGINE;
+    }
     if (status != NST_OK)
         return engine_failed(&err);
     if (quiet)
