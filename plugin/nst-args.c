@@ -247,6 +247,9 @@ gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, 
                     _("Two style pictures: set only one of “style-layer” and “style-file”."));
         return FALSE;
     }
+    if (!nst_drawable_check_exists(content, error) ||
+        (settings->style_layer != NULL && !nst_drawable_check_exists(settings->style_layer, error)))
+        return FALSE;
     int width = gimp_drawable_get_width(content);
     int height = gimp_drawable_get_height(content);
     if (width < NST_MIN_LAYER_SIDE || height < NST_MIN_LAYER_SIDE) {
@@ -273,4 +276,11 @@ gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, 
     }
     free(path);
     return TRUE;
+}
+
+gboolean nst_settings_check_output(const NstSettings *settings, GimpDrawable *content, GError **error)
+{
+    if (settings->output == NST_OUTPUT_REPLACE)
+        return nst_drawable_check_writable(content, error);
+    return nst_drawable_check_exists(content, error);
 }

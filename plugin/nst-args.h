@@ -44,6 +44,12 @@ void nst_settings_pick_style_source(GimpProcedureConfig *config);
  * enough.  Messages are for script authors and users alike. */
 gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, GError **error);
 
+/* Checks that the result can be written where `output` says: replacing
+ * needs a layer (not a group) whose pixels are not locked.  Asked before a
+ * run starts and again before the result is written (the user may lock or
+ * remove the layer while the dialog is open). */
+gboolean nst_settings_check_output(const NstSettings *settings, GimpDrawable *content, GError **error);
+
 /* Steering values from the config. */
 void nst_settings_read_steering(GimpProcedureConfig *config, double *content_weight,
                                 double *style_weight, double *tv_weight, double *style_scale);

@@ -1,6 +1,10 @@
 #include "nst-session.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nst-args.h"
 #include "nst-common.h"
@@ -12,6 +16,9 @@
 #define FRAME_INTERVAL_US 500000
 /* Settings that need a new run are applied once the user pauses. */
 #define RESTART_DELAY_MS 400
+/* Marks the live preview layer; its data is the plug-in's process id, so a
+ * later run recognises a preview whose plug-in died (killed for memory, say). */
+#define PREVIEW_PARASITE "gimp-neural-style-preview"
 
 typedef struct Session {
     GimpImage *image;
@@ -20,8 +27,8 @@ typedef struct Session {
     gboolean from_dialog;
     NstDialog *dialog; /* NULL in batch runs */
 
-    nst_image *content_pixels; /* read once: the content does not change during a session */
-    nst_image *style_pixels;   /* cached for restarts with the same source */
+    nst_image *content_pixels; /* of the current job: read again at each start (the user may repaint it) */
+    nst_image *style_pixels;   /* a style file's pixels, cached while the file stays the same */
     char *style_key;
     char *style_name;
 
@@ -35,8 +42,6 @@ typedef struct Session {
     gboolean user_cancelled;
 
     GimpLayer *preview;
-    gboolean was_dirty;
-    GimpLayer **saved_selection;
 } Session;
 
 static void session_init(Session *s, GimpImage *image, GimpDrawable *content, GimpProcedureConfig *config,
@@ -47,6 +52,7 @@ static void session_init(Session *s, GimpImage *image, GimpDrawable *content, Gi
     s->content = content;
     s->config = config;
     s->from_dialog = from_dialog;
+    nst_settings_read(&s->settings, config, from_dialog);
 }
 
 /* ---- the style picture --------------------------------------------------- */
@@ -60,16 +66,35 @@ static char *style_name_from_file(GFile *file)
     return base;
 }
 
-/* A copy of the style picture for a job, loading it only when the source changed. */
+/* What identifies a style file's pixels: its address and its modification
+ * (GIO's entity tag), so a file saved again is read again. */
+static char *style_file_key(GFile *file)
+{
+    char *uri = g_file_get_uri(file);
+    GFileInfo *info = g_file_query_info(file, G_FILE_ATTRIBUTE_ETAG_VALUE, G_FILE_QUERY_INFO_NONE, NULL, NULL);
+    char *key = g_strconcat(uri, "#", info != NULL ? g_file_info_get_etag(info) : "", NULL);
+    g_clear_object(&info);
+    g_free(uri);
+    return key;
+}
+
+/* A copy of the style picture for a job.  A style layer is read at each
+ * start (the user may repaint it while the dialog is open: reading it costs
+ * less than any run); a style file only when it changed. */
 static nst_image *session_style_copy(Session *s, GError **error)
 {
     const NstSettings *settings = &s->settings;
-    char *key = settings->style_layer != NULL
-                    ? g_strdup_printf("layer:%d", gimp_item_get_id(GIMP_ITEM(settings->style_layer)))
-                    : g_file_get_uri(settings->style_file);
+    if (settings->style_layer != NULL) {
+        nst_image *pixels = nst_drawable_read(settings->style_layer, error);
+        if (pixels != NULL) {
+            g_free(s->style_name);
+            s->style_name = g_strdup(gimp_item_get_name(GIMP_ITEM(settings->style_layer)));
+        }
+        return pixels;
+    }
+    char *key = style_file_key(settings->style_file);
     if (s->style_pixels == NULL || g_strcmp0(key, s->style_key) != 0) {
-        nst_image *pixels = settings->style_layer != NULL ? nst_drawable_read(settings->style_layer, error)
-                                                          : nst_file_read(settings->style_file, error);
+        nst_image *pixels = nst_file_read(settings->style_file, error);
         if (pixels == NULL) {
             g_free(key);
             return NULL;
@@ -79,9 +104,7 @@ static nst_image *session_style_copy(Session *s, GError **error)
         g_free(s->style_name);
         s->style_pixels = pixels;
         s->style_key = key;
-        s->style_name = settings->style_layer != NULL
-                            ? g_strdup(gimp_item_get_name(GIMP_ITEM(settings->style_layer)))
-                            : style_name_from_file(settings->style_file);
+        s->style_name = style_name_from_file(settings->style_file);
     } else {
         g_free(key);
     }
@@ -94,37 +117,125 @@ static nst_image *session_style_copy(Session *s, GError **error)
 
 /* ---- the preview layer --------------------------------------------------- */
 
-static gboolean session_add_preview(Session *s)
+/* The preview layer comes and goes outside the undo history, so the user's
+ * own edits while the dialog is open stay in it and stay undoable; undo is
+ * frozen only for the moment of each such change.  GIMP still marks the
+ * image dirty for a change made frozen: an image that was clean just before
+ * is marked clean again, one the user had dirtied stays dirty. */
+typedef gboolean (*HiddenEdit)(Session *s, gpointer data);
+
+static gboolean hidden_edit(Session *s, HiddenEdit edit, gpointer data)
 {
-    s->was_dirty = gimp_image_is_dirty(s->image);
-    s->saved_selection = gimp_image_get_selected_layers(s->image);
-    /* Frozen, not disabled: disabling would wipe the undo history. */
+    if (!gimp_image_is_valid(s->image))
+        return FALSE;
+    gboolean was_dirty = gimp_image_is_dirty(s->image);
     gimp_image_undo_freeze(s->image);
-    s->preview = nst_layer_new_above(s->image, s->content, _("Neural style preview"));
-    if (s->preview == NULL) {
-        gimp_image_undo_thaw(s->image);
-        g_clear_pointer(&s->saved_selection, g_free);
+    gboolean ok = edit(s, data);
+    gimp_image_undo_thaw(s->image);
+    if (!was_dirty)
+        gimp_image_clean_all(s->image);
+    gimp_displays_flush();
+    return ok;
+}
+
+static gboolean add_preview_edit(Session *s, gpointer data)
+{
+    GError **error = data;
+    GimpLayer **selected = gimp_image_get_selected_layers(s->image);
+    s->preview = nst_layer_new_above(s->image, s->content, _("Neural style preview"), error);
+    if (s->preview != NULL) {
+        char *pid = g_strdup_printf("%d", (int)getpid());
+        GimpParasite *parasite = gimp_parasite_new(PREVIEW_PARASITE, GIMP_PARASITE_PERSISTENT, strlen(pid) + 1, pid);
+        if (!gimp_item_attach_parasite(GIMP_ITEM(s->preview), parasite)) {
+            g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot mark the preview layer: %s"),
+                        gimp_pdb_get_last_error(gimp_get_pdb()));
+            gimp_image_remove_layer(s->image, s->preview);
+            s->preview = NULL;
+        }
+        gimp_parasite_free(parasite);
+        g_free(pid);
+    }
+    /* The user's edits meanwhile go to their own layers, not to the preview. */
+    if (selected != NULL)
+        gimp_image_set_selected_layers(s->image, (const GimpLayer **)selected);
+    g_free(selected);
+    return s->preview != NULL;
+}
+
+static void set_image_closed(GError **error)
+{
+    if (error != NULL && *error == NULL)
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", _("The image was closed while the style transfer ran."));
+}
+
+static gboolean session_add_preview(Session *s, GError **error)
+{
+    if (!hidden_edit(s, add_preview_edit, error)) {
+        set_image_closed(error); /* unless the edit said why */
         return FALSE;
     }
     nst_debug("preview layer added");
     return TRUE;
 }
 
+static gboolean remove_layer_edit(Session *s, gpointer data)
+{
+    GimpLayer *layer = data;
+    return !gimp_item_is_valid(GIMP_ITEM(layer)) || gimp_image_remove_layer(s->image, layer);
+}
+
 static void session_remove_preview(Session *s)
 {
     if (s->preview == NULL)
         return;
-    gimp_image_remove_layer(s->image, s->preview);
+    hidden_edit(s, remove_layer_edit, s->preview);
     s->preview = NULL;
-    if (s->saved_selection != NULL)
-        gimp_image_set_selected_layers(s->image, (const GimpLayer **)s->saved_selection);
-    g_clear_pointer(&s->saved_selection, g_free);
-    gimp_image_undo_thaw(s->image);
-    /* Freezing the undo marks the image dirty even though nothing changed. */
-    if (!s->was_dirty)
-        gimp_image_clean_all(s->image);
-    gimp_displays_flush();
     nst_debug("preview layer removed");
+}
+
+/* Whether the layer is a preview whose plug-in process is gone. */
+static gboolean is_stale_preview(GimpItem *item)
+{
+    GimpParasite *parasite = gimp_item_get_parasite(item, PREVIEW_PARASITE);
+    if (parasite == NULL)
+        return FALSE;
+    guint32 size = 0;
+    const char *data = gimp_parasite_get_data(parasite, &size);
+    char *text = g_strndup(data, size);
+    int pid = atoi(text);
+    g_free(text);
+    gimp_parasite_free(parasite);
+    /* Another live run of the plug-in keeps its own preview. */
+    return pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+static void collect_stale_previews(GimpItem **items, GList **stale)
+{
+    for (int i = 0; items != NULL && items[i] != NULL; i++) {
+        if (gimp_item_is_group(items[i])) {
+            GimpItem **children = gimp_item_get_children(items[i]);
+            collect_stale_previews(children, stale);
+            g_free(children);
+        } else if (is_stale_preview(items[i])) {
+            *stale = g_list_prepend(*stale, items[i]);
+        }
+    }
+}
+
+/* A preview left behind by a run whose plug-in died is removed at the next run. */
+static void session_remove_stale_previews(Session *s)
+{
+    GimpLayer **layers = gimp_image_get_layers(s->image);
+    GList *stale = NULL;
+    collect_stale_previews((GimpItem **)layers, &stale);
+    for (GList *l = stale; l != NULL; l = l->next) {
+        if (l->data == (gpointer)s->content || l->data == (gpointer)s->settings.style_layer)
+            continue; /* the user chose to work on it */
+        hidden_edit(s, remove_layer_edit, l->data);
+        nst_debug("stale preview layer removed");
+    }
+    g_list_free(stale);
+    g_free(layers);
 }
 
 /* ---- worker callbacks (main thread) -------------------------------------- */
@@ -174,10 +285,24 @@ static void on_job_progress(const nst_progress *p, gpointer data)
 static void on_job_frame(const nst_image *frame, const nst_progress *p, gpointer data)
 {
     Session *s = data;
-    if (s->preview == NULL && !session_add_preview(s))
+    GError *error = NULL;
+    /* A preview the user deleted is made again at the next frame. */
+    if (s->preview != NULL && !gimp_item_is_valid(GIMP_ITEM(s->preview)))
+        s->preview = NULL;
+    if (s->preview == NULL && !session_add_preview(s, &error)) {
+        nst_debug("no preview: %s", error->message);
+        nst_dialog_set_message(s->dialog, error->message, TRUE);
+        g_error_free(error);
         return;
+    }
     gint64 start = g_get_monotonic_time();
-    nst_layer_show_frame(s->preview, frame);
+    /* Writing to the preview's buffer records no undo step and leaves the
+     * dirty state alone: no need to freeze the undo for it. */
+    if (!nst_layer_show_frame(s->preview, frame, &error)) {
+        nst_debug("preview frame not drawn: %s", error->message);
+        g_error_free(error);
+        return;
+    }
     nst_debug("preview frame drawn eval=%d iter=%d in %.1f ms", p->eval, p->iter,
               (g_get_monotonic_time() - start) / 1000.0);
 }
@@ -211,6 +336,13 @@ static void on_job_done(NstJob *job, gpointer data)
 
 /* ---- jobs ---------------------------------------------------------------- */
 
+/* For the test log: tells whether a job saw new pixels. */
+static char *pixels_checksum(const nst_image *image)
+{
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA1, (const guchar *)image->rgb,
+                                       (gsize)image->width * (gsize)image->height * 3 * sizeof(float));
+}
+
 /* Reads the settings and starts a worker.  FALSE with *error for settings
  * that cannot work (the message is for the user or script author). */
 static gboolean session_start_job(Session *s, GError **error)
@@ -221,11 +353,19 @@ static gboolean session_start_job(Session *s, GError **error)
         return FALSE;
 
     nst_error err = {0};
-    if (s->content_pixels == NULL && (s->content_pixels = nst_drawable_read(s->content, error)) == NULL)
+    /* Read at each start: the user may repaint the layer while the dialog is open. */
+    nst_image_free(s->content_pixels);
+    if ((s->content_pixels = nst_drawable_read(s->content, error)) == NULL)
         return FALSE;
     nst_image *style = session_style_copy(s, error);
     if (style == NULL)
         return FALSE;
+    if (nst_debug_enabled()) {
+        char *content_sum = pixels_checksum(s->content_pixels), *style_sum = pixels_checksum(style);
+        nst_debug("job pictures: content %s style %s", content_sum, style_sum);
+        g_free(content_sum);
+        g_free(style_sum);
+    }
     /* Loading a style file leaves its own message in the status bar. */
     gimp_progress_init(_("Neural style transfer"));
     nst_image *content = nst_image_copy(s->content_pixels, &err);
@@ -290,12 +430,29 @@ static gboolean settings_changed(Session *s)
     return changed;
 }
 
+/* Says at once in the dialog when the result could not be written (a group,
+ * locked pixels); OK would then give the same message. */
+static void session_show_output_problem(Session *s)
+{
+    GError *error = NULL;
+    if (!nst_settings_check_output(&s->settings, s->content, &error)) {
+        nst_dialog_set_message(s->dialog, error->message, TRUE);
+        g_error_free(error);
+    } else if (s->job_error == NULL) {
+        nst_dialog_set_message(s->dialog, NULL, FALSE);
+    }
+}
+
 static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
 {
     Session *s = data;
     const char *name = g_param_spec_get_name(pspec);
-    if (strcmp(name, "output") == 0)
-        return; /* does not change the picture */
+    if (strcmp(name, "output") == 0) {
+        /* It does not change the picture, but where it goes must be writable. */
+        s->settings.output = gimp_procedure_config_get_choice_id(GIMP_PROCEDURE_CONFIG(config), "output");
+        session_show_output_problem(s);
+        return;
+    }
 
     gboolean steering = g_strv_contains((const char *const *)nst_args_steering, name);
     if (steering && job_running(s) && !s->restart_when_done && !s->job_stale) {
@@ -353,20 +510,23 @@ static void session_clear(Session *s)
 
 static gboolean session_apply(Session *s, GError **error)
 {
-    gboolean ok = TRUE;
+    /* Checked again: the user may have locked or removed the layer meanwhile. */
+    if (!gimp_image_is_valid(s->image) || !nst_settings_check_output(&s->settings, s->content, error)) {
+        set_image_closed(error); /* unless the check said why */
+        return FALSE;
+    }
+    gboolean ok;
     gimp_image_undo_group_start(s->image);
     if (s->settings.output == NST_OUTPUT_REPLACE) {
         ok = nst_drawable_write_result(s->content, s->content, s->result, error);
     } else {
         char *name = g_strdup_printf(_("Style: %s"), s->style_name);
-        GimpLayer *layer = nst_layer_new_above(s->image, s->content, name);
+        GimpLayer *layer = nst_layer_new_above(s->image, s->content, name, error);
         g_free(name);
-        if (layer == NULL) {
-            g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", _("Cannot add the result layer."));
-            ok = FALSE;
-        } else {
-            ok = nst_drawable_write_result(GIMP_DRAWABLE(layer), s->content, s->result, error);
-        }
+        ok = layer != NULL && nst_drawable_write_result(GIMP_DRAWABLE(layer), s->content, s->result, error);
+        /* No empty layer is left behind by a write that failed. */
+        if (!ok && layer != NULL && gimp_item_is_valid(GIMP_ITEM(layer)))
+            gimp_image_remove_layer(s->image, layer);
     }
     gimp_image_undo_group_end(s->image);
     return ok;
@@ -391,8 +551,10 @@ GimpPDBStatusType nst_session_run_batch(GimpImage *image, GimpDrawable *content,
     Session s;
     session_init(&s, image, content, config, from_dialog);
     GimpPDBStatusType status = GIMP_PDB_SUCCESS;
+    session_remove_stale_previews(&s);
 
-    if (!session_start_job(&s, error))
+    /* What cannot be written is said at once, not after the whole run. */
+    if (!nst_settings_check_output(&s.settings, content, error) || !session_start_job(&s, error))
         status = GIMP_PDB_CALLING_ERROR;
     else if (!session_finish_job(&s, error) || !session_apply(&s, error))
         status = GIMP_PDB_EXECUTION_ERROR;
@@ -416,20 +578,21 @@ GimpPDBStatusType nst_session_run_interactive(GimpProcedure *procedure, GimpImag
 {
     Session s;
     session_init(&s, image, content, config, TRUE);
+    session_remove_stale_previews(&s);
     nst_settings_pick_style_source(config);
     s.dialog = nst_dialog_new(procedure, config);
 
     gboolean live;
     g_object_get(config, "live-preview", &live, NULL);
-    if (live) {
-        GError *start_error = NULL;
-        if (!session_start_job(&s, &start_error)) {
-            nst_dialog_set_message(s.dialog, start_error->message, TRUE);
-            g_error_free(start_error);
-            s.job_stale = TRUE;
-        }
+    GError *start_error = NULL;
+    if (live && !session_start_job(&s, &start_error)) {
+        nst_dialog_set_message(s.dialog, start_error->message, TRUE);
+        g_error_free(start_error);
+        s.job_stale = TRUE;
     } else {
-        nst_dialog_set_progress(s.dialog, 0.0, _("Live preview is off: press OK to start"));
+        if (!live)
+            nst_dialog_set_progress(s.dialog, 0.0, _("Live preview is off: press OK to start"));
+        session_show_output_problem(&s);
     }
     gulong handler = g_signal_connect(config, "notify", G_CALLBACK(on_config_notify), &s);
 

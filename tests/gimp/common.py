@@ -62,3 +62,20 @@ def say(text):
     """A line for the test driver, which watches GIMP's output."""
     print(text)
     sys.stdout.flush()
+
+
+def layer_pixels(layer, path):
+    """The layer's own pixels (RGBA bytes), exported to `path` on the way."""
+    from PIL import Image
+    export_layer(layer, path)
+    return Image.open(path).convert("RGBA").tobytes()
+
+
+def wait_for_file(folder, name, tries=400):
+    """Waits for the test driver to make `name` in `folder`."""
+    import time
+    for _ in range(tries):
+        if os.path.exists(os.path.join(folder, name)):
+            return
+        time.sleep(0.3)
+    raise Exception("the driver never made " + name)

@@ -42,6 +42,25 @@ expect_error("1x1 layer", ["1 × 1"], target_image=tiny, target=tiny_layer, styl
 if len(tiny.get_layers()) != 1:
     raise Exception("the failed call left a layer behind")
 
+# Nothing can be written into a layer group or a layer whose pixels are locked:
+# the call fails at once, in the user's words, and changes nothing (it used to
+# run to the end and report success with the layer unchanged).
+group = Gimp.GroupLayer.new(image, "group")
+image.insert_layer(group, None, 0)
+image.insert_layer(Gimp.Layer.new_from_drawable(content, image), group, 0)
+expect_error("replace a layer group", ["group", "group", "A new layer above"], target=group,
+             style_file=style_file, output="replace")
+locked = Gimp.Layer.new_from_drawable(content, image)
+locked.set_name("locked")
+image.insert_layer(locked, None, 0)
+locked.set_lock_content(True)
+expect_error("replace locked pixels", ["locked", "locked", "A new layer above"], target=locked,
+             style_file=style_file, output="replace")
+if [l.get_name() for l in image.get_layers()] != ["locked", "group", content.get_name()]:
+    raise Exception("the refused replace calls changed the layers: %s" % [l.get_name() for l in image.get_layers()])
+image.remove_layer(locked)
+image.remove_layer(group)
+
 layers_before = len(image.get_layers())
 status, message = run_transfer(image, content, style_file=style_file, **quick)
 if status != Gimp.PDBStatusType.SUCCESS:

@@ -140,3 +140,10 @@ log_count() { grep -c -- "$1" "$LOG" || true; }
 dialog_window() { xdotool search --onlyvisible --name '^Neural Style Transfer$' 2>/dev/null | tail -1; }
 dialog_shown() { [ -n "$(dialog_window)" ]; }
 die() { show_log "$LOG" 60; fail "$*"; }
+# press WINDOW KEYS...: keyboard input to a window (no window manager here).
+press() {
+    local window=$1
+    shift
+    xdotool windowfocus --sync "$window"
+    xdotool key --clearmodifiers --delay 80 "$@"
+}

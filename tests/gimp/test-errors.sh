@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bad arguments (no style, two styles, a missing VGG-19 file, a missing style
-# file, a 1x1 layer) give an error status and a clear message, and the same
+# file, a 1x1 layer, replacing a layer group or locked pixels) give an error
+# status and a clear message at once, and the same
 # GIMP session then runs a good call.
 . "$(dirname "$0")/lib.sh"
 fresh_home

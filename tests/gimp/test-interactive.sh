@@ -17,12 +17,6 @@ NST_PLUGIN_DEBUG=1 NST_CONTENT=$OUT/content.png NST_STYLE=$(find_sample starry_n
     NST_SIZE=96 NST_ITERATIONS_CANCEL=1000 NST_ITERATIONS_OK=5 start_gimp_script 600 "$OUT/script.py"
 
 shot() { import -window "${2:-root}" "$OUT/$1.png" && note "screenshot $OUT/$1.png"; }
-press() { # press WINDOW KEYS...: keyboard input to the dialog (no window manager here)
-    local window=$1
-    shift
-    xdotool windowfocus --sync "$window"
-    xdotool key --clearmodifiers --delay 80 "$@"
-}
 
 # --- first dialog: preview, steering, Cancel ------------------------------------
 wait_for 180 dialog_shown || die "the dialog did not open"

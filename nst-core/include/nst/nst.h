@@ -63,6 +63,15 @@ nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_e
 /* Size whose longest side is `longest`, keeping the aspect ratio (>= 1 px). */
 void nst_image_fit_size(int width, int height, int longest, int *out_width, int *out_height);
 
+/* ---- transparency -------------------------------------------------------- */
+
+/* Replaces the colours a layer hides under transparency, so they count for
+ * nothing: each pixel's colour is blended, by its alpha (width*height values
+ * in [0,1]), over a smooth fill made from the visible pixels around it.
+ * Opaque pixels keep their colour; fully transparent ones take their
+ * neighbours'.  An image with no visible pixel is left as it is. */
+nst_status nst_image_fill_transparent(nst_image *image, const float *alpha, nst_error *err);
+
 /* ---- models --------------------------------------------------------------- */
 
 typedef enum nst_model_kind {
