@@ -7,61 +7,82 @@
 
 const char *const nst_args_steering[] = {"content-weight", "style-weight", "tv-weight", "style-scale", NULL};
 
-/* Choice nicks are the PDB spelling; their ids are the engine's enum values. */
+/* A choice's ids are the engine's enum values, and its nicks (the PDB
+ * spelling, the same as the command line's) come from the engine's names;
+ * only the labels are the plug-in's own. */
 typedef struct ChoiceItem {
-    const char *nick;
     int id;
     const char *label; /* translated at registration */
 } ChoiceItem;
 
-static const ChoiceItem model_items[] = {
-    {"squeezenet1.1", NST_MODEL_SQUEEZENET11, N_("SqueezeNet 1.1 (fast)")},
-    {"vgg19", NST_MODEL_VGG19, N_("VGG-19 (finest, slow)")},
-    {"vgg16", NST_MODEL_VGG16, N_("VGG-16")},
-    {NULL, 0, NULL},
-};
-static const ChoiceItem optimizer_items[] = {
-    {"lbfgs", NST_OPTIM_LBFGS, N_("L-BFGS")},
-    {"adam", NST_OPTIM_ADAM, N_("Adam")},
-    {NULL, 0, NULL},
-};
-static const ChoiceItem init_items[] = {
-    {"content", NST_INIT_CONTENT, N_("The content")},
-    {"style", NST_INIT_STYLE, N_("The style picture")},
-    {"noise", NST_INIT_NOISE, N_("Noise")},
-    {NULL, 0, NULL},
-};
-static const ChoiceItem colors_items[] = {
-    {"none", NST_COLORS_NONE, N_("No, take the style's colours")},
-    {"luminance", NST_COLORS_LUMINANCE, N_("Keep the content's colours")},
-    {"histogram", NST_COLORS_HISTOGRAM, N_("Match the style's colours to the content")},
-    {NULL, 0, NULL},
-};
-static const ChoiceItem output_items[] = {
-    {"new-layer", NST_OUTPUT_NEW_LAYER, N_("A new layer above")},
-    {"replace", NST_OUTPUT_REPLACE, N_("Replace the layer")},
-    {NULL, 0, NULL},
-};
-static const ChoiceItem source_items[] = {
-    {"layer", NST_STYLE_SOURCE_LAYER, N_("A layer")},
-    {"file", NST_STYLE_SOURCE_FILE, N_("A file")},
-    {NULL, 0, NULL},
-};
+typedef const char *(*ChoiceNick)(int id);
 
-static GimpChoice *choice_new(const ChoiceItem *items)
+static const char *model_nick(int id)
 {
-    GimpChoice *choice = gimp_choice_new();
-    for (const ChoiceItem *item = items; item->nick != NULL; item++)
-        gimp_choice_add(choice, item->nick, item->id, _(item->label), NULL);
-    return choice;
+    return nst_model_kind_name((nst_model_kind)id);
+}
+static const char *optimizer_nick(int id)
+{
+    return nst_optimizer_name((nst_optimizer)id);
+}
+static const char *init_nick(int id)
+{
+    return nst_init_name((nst_init)id);
+}
+static const char *colors_nick(int id)
+{
+    return nst_colors_name((nst_colors)id);
+}
+/* The plug-in's own choices. */
+static const char *output_nick(int id)
+{
+    return id == NST_OUTPUT_REPLACE ? "replace" : "new-layer";
+}
+static const char *source_nick(int id)
+{
+    return id == NST_STYLE_SOURCE_FILE ? "file" : "layer";
 }
 
-static const char *choice_nick(const ChoiceItem *items, int id)
+static const ChoiceItem model_items[] = {
+    {NST_MODEL_SQUEEZENET11, N_("SqueezeNet 1.1 (fast)")},
+    {NST_MODEL_VGG19, N_("VGG-19 (finest, slow)")},
+    {NST_MODEL_VGG16, N_("VGG-16")},
+    {-1, NULL},
+};
+static const ChoiceItem optimizer_items[] = {
+    {NST_OPTIM_LBFGS, N_("L-BFGS")},
+    {NST_OPTIM_ADAM, N_("Adam")},
+    {-1, NULL},
+};
+static const ChoiceItem init_items[] = {
+    {NST_INIT_CONTENT, N_("The content")},
+    {NST_INIT_STYLE, N_("The style picture")},
+    {NST_INIT_NOISE, N_("Noise")},
+    {-1, NULL},
+};
+static const ChoiceItem colors_items[] = {
+    {NST_COLORS_NONE, N_("No, take the style's colours")},
+    {NST_COLORS_LUMINANCE, N_("Keep the content's colours")},
+    {NST_COLORS_HISTOGRAM, N_("Match the style's colours to the content")},
+    {-1, NULL},
+};
+static const ChoiceItem output_items[] = {
+    {NST_OUTPUT_NEW_LAYER, N_("A new layer above")},
+    {NST_OUTPUT_REPLACE, N_("Replace the layer")},
+    {-1, NULL},
+};
+static const ChoiceItem source_items[] = {
+    {NST_STYLE_SOURCE_LAYER, N_("A layer")},
+    {NST_STYLE_SOURCE_FILE, N_("A file")},
+    {-1, NULL},
+};
+
+static GimpChoice *choice_new(const ChoiceItem *items, ChoiceNick nick)
 {
-    for (const ChoiceItem *item = items; item->nick != NULL; item++)
-        if (item->id == id)
-            return item->nick;
-    return items[0].nick;
+    GimpChoice *choice = gimp_choice_new();
+    for (const ChoiceItem *item = items; item->label != NULL; item++)
+        gimp_choice_add(choice, nick(item->id), item->id, _(item->label), NULL);
+    return choice;
 }
 
 void nst_args_register(GimpProcedure *procedure)
@@ -82,35 +103,35 @@ void nst_args_register(GimpProcedure *procedure)
         procedure, "model", _("_Network"),
         _("Network that measures content and style: squeezenet1.1 (fast, installed with the plug-in), "
           "vgg19 or vgg16 (finer, need their weight files)"),
-        choice_new(model_items), choice_nick(model_items, NST_MODEL_SQUEEZENET11), G_PARAM_READWRITE);
+        choice_new(model_items, model_nick), model_nick(NST_MODEL_SQUEEZENET11), G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
         procedure, "content-weight", _("Con_tent weight"),
-        _("How strongly the result keeps the shapes of the layer (alpha)"), 0.0, 1e9, d.content_weight,
+        _("How strongly the result keeps the shapes of the layer (alpha)"), 0.0, NST_WEIGHT_MAX, d.content_weight,
         G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
         procedure, "style-weight", _("Style _weight"),
-        _("How strongly the result takes the textures and colours of the style (beta)"), 0.0, 1e12,
+        _("How strongly the result takes the textures and colours of the style (beta)"), 0.0, NST_WEIGHT_MAX,
         d.style_weight, G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
         procedure, "tv-weight", _("Smoothin_g"),
-        _("Total-variation weight: higher values give smoother, less noisy results (tau)"), 0.0, 1e6,
+        _("Total-variation weight: higher values give smoother, less noisy results (tau)"), 0.0, NST_WEIGHT_MAX,
         d.tv_weight, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
         procedure, "iterations", _("It_erations"),
-        _("Optimiser iterations; more give a more finished picture and take longer"), 0, 10000,
+        _("Optimiser iterations; more give a more finished picture and take longer"), 0, NST_ITERATIONS_MAX,
         d.iterations, G_PARAM_READWRITE);
     gimp_procedure_add_choice_argument(
         procedure, "optimizer", _("O_ptimizer"),
         _("lbfgs converges in fewer iterations; adam uses less memory per step"),
-        choice_new(optimizer_items), choice_nick(optimizer_items, d.optimizer), G_PARAM_READWRITE);
+        choice_new(optimizer_items, optimizer_nick), optimizer_nick(d.optimizer), G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
-        procedure, "learning-rate", _("Ada_m step size"), _("Learning rate: the step size of the Adam optimiser"), 1e-5, 10.0,
+        procedure, "learning-rate", _("Ada_m step size"), _("Learning rate: the step size of the Adam optimiser"), 1e-5, NST_LEARNING_RATE_MAX,
         d.learning_rate, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
         procedure, "size", _("Working si_ze"),
         _("Longest side in pixels the picture is made at (0 = the layer's own size); the result is "
           "scaled to the layer's size"),
-        0, 8192, d.size, G_PARAM_READWRITE);
+        0, NST_SIZE_MAX, d.size, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
         procedure, "max-memory", _("Ma_ximum memory (MiB)"),
         _("Most memory the run may use (0 = what the machine has free, less a margin); above it the "
@@ -118,7 +139,7 @@ void nst_args_register(GimpProcedure *procedure)
         0, 1 << 24, 0, G_PARAM_READWRITE);
     gimp_procedure_add_choice_argument(
         procedure, "init", _("_Begin with"), _("The picture the optimisation starts from"),
-        choice_new(init_items), choice_nick(init_items, d.init), G_PARAM_READWRITE);
+        choice_new(init_items, init_nick), init_nick(d.init), G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
         procedure, "seed", _("Ran_dom seed"),
         _("Seed of the random numbers; the same settings and seed give the same picture"), 0, G_MAXINT,
@@ -127,19 +148,19 @@ void nst_args_register(GimpProcedure *procedure)
         procedure, "preserve-colors", _("_Keep colours"),
         _("none: take the style's colours; luminance: stylise brightness only; histogram: match the "
           "style's colours to the content first"),
-        choice_new(colors_items), choice_nick(colors_items, d.preserve_colors), G_PARAM_READWRITE);
+        choice_new(colors_items, colors_nick), colors_nick(d.preserve_colors), G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
         procedure, "style-scale", _("Style sc_ale"),
         _("Size of the style's brush strokes: the style picture is scaled to the working size times this"),
-        0.05, 8.0, d.style_scale, G_PARAM_READWRITE);
+        NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX, d.style_scale, G_PARAM_READWRITE);
     gimp_procedure_add_choice_argument(
         procedure, "output", _("Res_ult"),
         _("new-layer: add the result as a layer above; replace: change the layer itself"),
-        choice_new(output_items), choice_nick(output_items, NST_OUTPUT_NEW_LAYER), G_PARAM_READWRITE);
+        choice_new(output_items, output_nick), output_nick(NST_OUTPUT_NEW_LAYER), G_PARAM_READWRITE);
 
     gimp_procedure_add_choice_aux_argument(
         procedure, "style-source", _("Style _from"), _("Take the style from a layer or from a file"),
-        choice_new(source_items), choice_nick(source_items, NST_STYLE_SOURCE_LAYER), G_PARAM_READWRITE);
+        choice_new(source_items, source_nick), source_nick(NST_STYLE_SOURCE_LAYER), G_PARAM_READWRITE);
     gimp_procedure_add_boolean_aux_argument(
         procedure, "live-preview", _("Li_ve preview"),
         _("Start at once and show the picture on the canvas while it is being made"), TRUE,
@@ -194,7 +215,7 @@ void nst_settings_pick_style_source(GimpProcedureConfig *config)
     g_object_get(config, "style-layer", &layer, "style-file", &file, NULL);
     if ((layer == NULL) != (file == NULL))
         g_object_set(config, "style-source",
-                     choice_nick(source_items, layer != NULL ? NST_STYLE_SOURCE_LAYER : NST_STYLE_SOURCE_FILE),
+                     source_nick(layer != NULL ? NST_STYLE_SOURCE_LAYER : NST_STYLE_SOURCE_FILE),
                      NULL);
     g_clear_object(&layer);
     g_clear_object(&file);

@@ -180,8 +180,8 @@ static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **
     job->transfer = transfer;
     /* Steering that arrived after the copy above is not lost. */
     nst_transfer_set_weights(transfer, job->params.content_weight, job->params.style_weight,
-                             job->params.tv_weight);
-    nst_transfer_set_style_scale(transfer, job->params.style_scale);
+                             job->params.tv_weight, NULL);
+    nst_transfer_set_style_scale(transfer, job->params.style_scale, NULL);
     if (job->cancel_requested)
         nst_transfer_cancel(transfer);
     g_mutex_unlock(&job->lock);
@@ -306,7 +306,7 @@ void nst_job_set_weights(NstJob *job, double content_weight, double style_weight
     job->params.style_weight = style_weight;
     job->params.tv_weight = tv_weight;
     if (job->transfer != NULL)
-        nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight);
+        nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight, NULL);
     g_mutex_unlock(&job->lock);
     nst_debug("steer: weights content=%g style=%g tv=%g", content_weight, style_weight, tv_weight);
 }
@@ -316,7 +316,7 @@ void nst_job_set_style_scale(NstJob *job, double style_scale)
     g_mutex_lock(&job->lock);
     job->params.style_scale = style_scale;
     if (job->transfer != NULL)
-        nst_transfer_set_style_scale(job->transfer, style_scale);
+        nst_transfer_set_style_scale(job->transfer, style_scale, NULL);
     g_mutex_unlock(&job->lock);
     nst_debug("steer: style-scale=%g", style_scale);
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "nst-common.h"
+#include "nst/nst.h" /* the engine's names of its choices */
 
 struct NstDialog {
     GtkWidget *window;
@@ -98,7 +99,7 @@ NstDialog *nst_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
     framed_box(dialog, "balance-frame", _("Balance (can be changed while it runs)"),
                "content-weight", "style-weight", "tv-weight", "style-scale", NULL);
 
-    sensitive_if_choice(dialog, config, "learning-rate", "optimizer", "adam");
+    sensitive_if_choice(dialog, config, "learning-rate", "optimizer", nst_optimizer_name(NST_OPTIM_ADAM));
     framed_box(dialog, "quality-frame", _("Quality and speed"), "model", "size", "iterations",
                "optimizer", "learning-rate", "init", "seed", "max-memory", NULL);
 
