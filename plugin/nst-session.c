@@ -309,6 +309,15 @@ static void on_job_frame(const nst_image *frame, const nst_progress *p, gpointer
 
 static void session_restart_now(Session *s);
 
+/* The engine states the facts in its own words; what to change is said here,
+ * in the dialog's terms. */
+static const char *engine_advice(nst_status status)
+{
+    if (status == NST_ERR_NOMEM)
+        return _(" (the settings \"Working size\" and \"Maximum memory (MiB)\")");
+    return "";
+}
+
 static void on_job_done(NstJob *job, gpointer data)
 {
     Session *s = data;
@@ -328,7 +337,8 @@ static void on_job_done(NstJob *job, gpointer data)
             nst_dialog_set_progress(s->dialog, 1.0, _("Finished"));
     } else if (status != NST_ERR_CANCELLED) {
         g_clear_error(&s->job_error);
-        s->job_error = g_error_new(GIMP_PLUG_IN_ERROR, 0, _("Style transfer failed: %s"), message);
+        s->job_error = g_error_new(GIMP_PLUG_IN_ERROR, 0, _("Style transfer failed: %s%s"), message,
+                                   engine_advice(status));
         if (s->dialog != NULL)
             nst_dialog_set_message(s->dialog, s->job_error->message, TRUE);
     }
