@@ -1,5 +1,6 @@
 /* libFuzzer target: nst_npy_parse on arbitrary bytes.  Besides crashes and
  * sanitizer reports it traps when a result breaks the reader's promises. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -22,10 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The data came from the input, so it can never be larger than a float per input byte. */
     if (count != array.count || count > size)
         abort();
-    volatile float sink = 0;
-    for (size_t i = 0; i < array.count; i++)
-        sink += array.data[i];
-    (void)sink;
+    for (size_t i = 0; i < array.count; i++) /* NaN and infinities are refused */
+        if (!isfinite(array.data[i]))
+            abort();
     nst_array_clear(&array);
     return 0;
 }

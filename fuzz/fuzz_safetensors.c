@@ -1,5 +1,6 @@
 /* libFuzzer target: nst_safetensors_parse on arbitrary bytes, then every
  * tensor read back.  Traps when a result breaks the reader's promises. */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -23,6 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (status == NST_OK && array.count > size) /* at least one input byte per element */
             abort();
+        for (size_t k = 0; status == NST_OK && k < array.count; k++) /* NaN and infinities are refused */
+            if (!isfinite(array.data[k]))
+                abort();
         nst_array_clear(&array);
     }
     nst_safetensors_free(st);

@@ -5,7 +5,8 @@ gimp-neural-style reads, keeping only the `features.*` tensors, as F32.
     python3 tools/convert-torchvision-vgg.py vgg19-dcbedf0e.pth vgg19.safetensors
     python3 tools/convert-torchvision-vgg.py --check vgg19.safetensors vgg19
 
-Converting needs PyTorch (torch.load); --check needs only Python.  The file
+Converting needs PyTorch (torch.load with weights_only=True: a file that
+holds anything but tensors is refused, never run); --check needs only Python.  The file
 is written by hand (json + struct): there is no safetensors package to rely
 on.  Its tensors are in network order, each 8-byte aligned, and the header
 records the sha256 of the source .pth under __metadata__.
@@ -69,9 +70,17 @@ def write_safetensors(path, tensors, metadata):
 
 
 def convert(source, target):
+    import pickle
+
     import torch  # only converting needs it
 
-    state = torch.load(source, map_location="cpu")
+    # weights_only: a .pth is a pickle, and a plain torch.load runs whatever
+    # code a hostile file names; this loads tensors and containers only.
+    try:
+        state = torch.load(source, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError) as e:
+        raise SystemExit(f"{source}: refused: not a plain state dict of tensors "
+                         f"(it may hold code, which is never run): {str(e).splitlines()[0]}")
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     features = {k: v for k, v in state.items() if k.startswith("features.")}

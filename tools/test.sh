@@ -47,7 +47,7 @@ asan() {
 }
 
 fuzz() {
-  rm -rf build-fuzz && fuzz/run-fuzzers.sh build-fuzz "${NST_FUZZ_SECONDS:-30}"
+  rm -rf build-fuzz && fuzz/run-fuzzers.sh build-fuzz "${NST_FUZZ_SECONDS:-120}"
 }
 
 gimp() {

@@ -257,7 +257,7 @@ nst_status nst_npy_parse(const uint8_t *bytes, size_t size, const char *name, ns
     if (found > data_bytes)
         return nst_error_set(err, NST_ERR_FORMAT, "%s: %zu unexpected bytes after the tensor data (expected %zu)",
                              h.file, found - data_bytes, data_bytes);
-    return nst_array_from_le(h.dtype, bytes + offset, h.ndim, h.shape, count, out, err);
+    return nst_array_from_le(h.dtype, bytes + offset, h.ndim, h.shape, count, h.file, NULL, out, err);
 }
 
 nst_status nst_npy_load(const char *path, nst_array *out, nst_error *err)

@@ -436,7 +436,7 @@ static nst_status read_from_file(const nst_safetensors *st, const st_tensor *t, 
         status = nst_file_read_at(file, st->path, st->data_offset + t->begin, raw, bytes, err);
     fclose(file);
     if (status == NST_OK)
-        status = nst_array_from_le(t->dtype->dtype, raw, t->ndim, t->shape, t->count, out, err);
+        status = nst_array_from_le(t->dtype->dtype, raw, t->ndim, t->shape, t->count, st->name, t->name, out, err);
     free(raw);
     return status;
 }
@@ -458,6 +458,6 @@ nst_status nst_safetensors_get(const nst_safetensors *st, const char *tensor, ns
                              st->name, t->name, t->dtype->name);
     if (st->bytes)
         return nst_array_from_le(t->dtype->dtype, st->bytes + st->data_offset + t->begin, t->ndim, t->shape, t->count,
-                                 out, err);
+                                 st->name, t->name, out, err);
     return read_from_file(st, t, out, err);
 }

@@ -1,11 +1,14 @@
 #include "io/weight_data.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "base/error.h"
 
@@ -28,31 +31,53 @@ void nst_array_clear(nst_array *array)
     memset(array, 0, sizeof *array);
 }
 
+static nst_status not_regular(const char *path, mode_t mode, nst_error *err)
+{
+    return nst_error_set(err, NST_ERR_IO, "%s: is %s, not a regular file", path,
+                         S_ISDIR(mode) ? "a folder" : "a special file");
+}
+
 nst_status nst_file_open_regular(const char *path, FILE **out, size_t *size, nst_error *err)
 {
     *out = NULL;
     *size = 0;
-    FILE *file = fopen(path, "rb");
-    if (!file) {
+    /* Looked at before it is opened: opening a FIFO waits for a writer
+     * (forever), and opening a device can have effects of its own. */
+    struct stat st;
+    if (stat(path, &st) != 0) {
         int e = errno;
         return nst_error_set(err, e == ENOENT ? NST_ERR_NOT_FOUND : NST_ERR_IO, "%s: cannot open: %s", path,
                              strerror(e));
     }
-    struct stat st;
-    if (fstat(fileno(file), &st) != 0) {
+    if (!S_ISREG(st.st_mode))
+        return not_regular(path, st.st_mode, err);
+    /* O_NONBLOCK in case the name was swapped for a FIFO in between; the
+     * descriptor is checked again below. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         int e = errno;
-        fclose(file);
+        return nst_error_set(err, e == ENOENT ? NST_ERR_NOT_FOUND : NST_ERR_IO, "%s: cannot open: %s", path,
+                             strerror(e));
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (fstat(fd, &st) != 0 || flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
         return nst_error_set(err, NST_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     }
-    /* fopen() happily opens a folder; fread() would then fail with a vaguer message. */
     if (!S_ISREG(st.st_mode)) {
-        fclose(file);
-        return nst_error_set(err, NST_ERR_IO, "%s: is %s, not a regular file", path,
-                             S_ISDIR(st.st_mode) ? "a folder" : "a special file");
+        close(fd);
+        return not_regular(path, st.st_mode, err);
     }
     if (st.st_size < 0 || (uintmax_t)st.st_size > SIZE_MAX) {
-        fclose(file);
+        close(fd);
         return nst_error_set(err, NST_ERR_IO, "%s: file too large for this system", path);
+    }
+    FILE *file = fdopen(fd, "rb");
+    if (!file) {
+        int e = errno;
+        close(fd);
+        return nst_error_set(err, NST_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     }
     *out = file;
     *size = (size_t)st.st_size;
@@ -157,15 +182,6 @@ static float f32_from_bits(uint32_t bits)
     return f;
 }
 
-/* Values that round beyond float range become +-inf, as numpy's astype does;
- * spelled out because the plain cast is undefined behaviour in ISO C. */
-static float f64_to_f32(double d)
-{
-    if (fabs(d) >= 0x1.ffffffp127)
-        return d > 0 ? INFINITY : -INFINITY;
-    return (float)d;
-}
-
 float nst_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
@@ -185,39 +201,89 @@ float nst_bf16_to_f32(uint16_t h)
     return f32_from_bits((uint32_t)h << 16);
 }
 
+/* "[1, 0, 2, 2]": where flat element `index` sits in a C-order shape. */
+static void index_format(int ndim, const int64_t *shape, size_t index, char *buf, size_t size)
+{
+    int64_t position[NST_TENSOR_MAX_DIMS];
+    for (int i = ndim - 1; i >= 0; i--) {
+        size_t extent = shape[i] > 0 ? (size_t)shape[i] : 1;
+        position[i] = (int64_t)(index % extent);
+        index /= extent;
+    }
+    nst_shape_format(ndim, position, buf, size);
+}
+
+/* "FILE: tensor NAME: element 17 at [0, 0, 2, 2] is NaN (WHY)". */
+static nst_status bad_value(const char *file, const char *tensor, int ndim, const int64_t *shape, size_t index,
+                            double value, const char *why, nst_error *err)
+{
+    char where[256] = "", text[64];
+    if (ndim > 0) {
+        char position[220];
+        index_format(ndim, shape, index, position, sizeof position);
+        snprintf(where, sizeof where, " at %s", position);
+    }
+    if (isnan(value))
+        snprintf(text, sizeof text, "NaN");
+    else if (isinf(value))
+        snprintf(text, sizeof text, "%cinf", value > 0 ? '+' : '-');
+    else
+        snprintf(text, sizeof text, "%.9g", value);
+    return nst_error_set(err, NST_ERR_FORMAT, "%s: %s%s%selement %zu%s is %s (%s)", file ? file : "(weights)",
+                         tensor ? "tensor " : "", tensor ? tensor : "", tensor ? ": " : "", index, where, text, why);
+}
+
+/* Element i of `src` exactly (every source type widens to double without rounding). */
+static double load_element(nst_dtype dtype, const uint8_t *src, size_t i)
+{
+    switch (dtype) {
+    case NST_DTYPE_F16: return nst_f16_to_f32(load_u16_le(src + 2 * i));
+    case NST_DTYPE_BF16: return nst_bf16_to_f32(load_u16_le(src + 2 * i));
+    case NST_DTYPE_F32: return f32_from_bits(load_u32_le(src + 4 * i));
+    case NST_DTYPE_F64: {
+        uint64_t bits = load_u64_le(src + 8 * i);
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return d;
+    }
+    }
+    return NAN;
+}
+
 nst_status nst_array_from_le(nst_dtype dtype, const uint8_t *src, int ndim, const int64_t *shape, size_t count,
-                             nst_array *out, nst_error *err)
+                             const char *file, const char *tensor, nst_array *out, nst_error *err)
 {
     memset(out, 0, sizeof *out);
     float *data = nst_alloc_zero(count, sizeof(float), "tensor data", err);
     if (!data)
         return NST_ERR_NOMEM;
-    switch (dtype) {
-    case NST_DTYPE_F16:
-        for (size_t i = 0; i < count; i++)
-            data[i] = nst_f16_to_f32(load_u16_le(src + 2 * i));
-        break;
-    case NST_DTYPE_BF16:
-        for (size_t i = 0; i < count; i++)
-            data[i] = nst_bf16_to_f32(load_u16_le(src + 2 * i));
-        break;
-    case NST_DTYPE_F32:
-        for (size_t i = 0; i < count; i++)
-            data[i] = f32_from_bits(load_u32_le(src + 4 * i));
-        break;
-    case NST_DTYPE_F64:
-        for (size_t i = 0; i < count; i++) {
-            uint64_t bits = load_u64_le(src + 8 * i);
-            double d;
-            memcpy(&d, &bits, sizeof d);
-            data[i] = f64_to_f32(d);
+    for (size_t i = 0; i < count; i++) {
+        double value = load_element(dtype, src, i);
+        /* NaN fails the comparison too.  Within FLT_MAX the narrowing is defined and finite. */
+        if (!(fabs(value) <= FLT_MAX)) {
+            free(data);
+            return bad_value(file, tensor, ndim, shape, i, value,
+                             isfinite(value) ? "beyond the range of float32" : "every value must be a finite number",
+                             err);
         }
-        break;
+        data[i] = (float)value;
     }
     out->ndim = ndim;
     for (int i = 0; i < ndim; i++)
         out->shape[i] = shape[i];
     out->count = count;
     out->data = data;
+    return NST_OK;
+}
+
+nst_status nst_array_check_range(const nst_array *array, double max_abs, const char *file, const char *tensor,
+                                 nst_error *err)
+{
+    for (size_t i = 0; i < array->count; i++)
+        if (!(fabsf(array->data[i]) <= max_abs)) {
+            char why[96];
+            snprintf(why, sizeof why, "larger than any trained network's weight: the limit is %g", max_abs);
+            return bad_value(file, tensor, array->ndim, array->shape, i, array->data[i], why, err);
+        }
     return NST_OK;
 }

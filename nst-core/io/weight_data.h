@@ -15,7 +15,8 @@ typedef enum nst_dtype { NST_DTYPE_F16, NST_DTYPE_BF16, NST_DTYPE_F32, NST_DTYPE
 size_t nst_dtype_size(nst_dtype dtype);
 
 /* Opens `path` for reading and returns its size; NST_ERR_IO (NOT_FOUND when
- * absent) for a folder, a special file or one that cannot be read. */
+ * absent) for a folder, a special file or one that cannot be read.  A FIFO
+ * or a device is refused without being opened (a FIFO would block). */
 nst_status nst_file_open_regular(const char *path, FILE **out, size_t *size, nst_error *err);
 /* Reads exactly `size` bytes at `offset`; a short read means the file changed
  * or lied about its size, which is reported as truncation. */
@@ -33,9 +34,15 @@ nst_status nst_shape_bytes(int ndim, const int64_t *shape, size_t itemsize, cons
 void nst_shape_format(int ndim, const int64_t *shape, char *buf, size_t size);
 
 /* Allocates out->data and converts `count` little-endian elements of `src`
- * (count * nst_dtype_size bytes) to float32; ndim/shape are copied. */
+ * (count * nst_dtype_size bytes) to float32; ndim/shape are copied.  NaN,
+ * +-inf and float64 values beyond float32's range are refused (NST_ERR_FORMAT
+ * naming `file`, `tensor` when not NULL, the first such element's index,
+ * position and value); out->data is then NULL. */
 nst_status nst_array_from_le(nst_dtype dtype, const uint8_t *src, int ndim, const int64_t *shape, size_t count,
-                             nst_array *out, nst_error *err);
+                             const char *file, const char *tensor, nst_array *out, nst_error *err);
+/* NST_ERR_FORMAT, worded as above, for the first element with |x| > max_abs. */
+nst_status nst_array_check_range(const nst_array *array, double max_abs, const char *file, const char *tensor,
+                                 nst_error *err);
 
 float nst_f16_to_f32(uint16_t h);
 float nst_bf16_to_f32(uint16_t h);

@@ -115,6 +115,11 @@ nst_status nst_weight_source_get(nst_weight_source *src, const char *name, int n
         nst_array_clear(&array);
         return nst_error_set(err, NST_ERR_FORMAT, "%s: tensor %s has shape %s, expected %s", file, name, got, want);
     }
+    status = nst_array_check_range(&array, NST_WEIGHT_MAX_ABS, file, name, err);
+    if (status != NST_OK) {
+        nst_array_clear(&array);
+        return status;
+    }
     *data = array.data;
     return NST_OK;
 }

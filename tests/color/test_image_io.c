@@ -2,11 +2,14 @@
  * here with libpng, so the expected pixels are known exactly), JPEG in RGB,
  * grey and CMYK, sample pictures against pixels decoded by PIL, round trips,
  * rounding, and the error paths (missing, empty, not an image, truncated,
- * absurd header sizes). */
+ * absurd header sizes, a FIFO, a folder), and loads bounded in bytes. */
 #include <math.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,9 +354,10 @@ static void test_rounding(void)
 
 /* ---- JPEG colour spaces --------------------------------------------------- */
 
-/* A flat 16 x 16 JPEG at quality 100 of one colour in `space` (1, 3 or 4
- * components); flat blocks survive the DCT almost exactly. */
-static void write_flat_jpeg(const char *path, J_COLOR_SPACE space, int components, const unsigned char *value)
+/* A size x size JPEG in `space` (1, 3 or 4 components) of one colour
+ * `flat`, or of noise when `flat` is NULL; progressive or baseline. */
+static void write_test_jpeg(const char *path, int size, J_COLOR_SPACE space, int components, int quality,
+                            int progressive, const unsigned char *flat)
 {
     struct jpeg_compress_struct cinfo;
     struct jpeg_error_mgr jerr;
@@ -361,22 +365,33 @@ static void write_flat_jpeg(const char *path, J_COLOR_SPACE space, int component
     jpeg_create_compress(&cinfo);
     FILE *f = fopen(path, "wb");
     jpeg_stdio_dest(&cinfo, f);
-    cinfo.image_width = cinfo.image_height = 16;
+    cinfo.image_width = cinfo.image_height = (JDIMENSION)size;
     cinfo.input_components = components;
     cinfo.in_color_space = space;
     jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, 100, TRUE);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
-    unsigned char row[16 * 4];
-    for (int x = 0; x < 16; x++)
-        memcpy(row + x * components, value, (size_t)components);
-    while (cinfo.next_scanline < 16) {
+    unsigned char *row = malloc((size_t)size * (size_t)components);
+    uint64_t state = 5;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        for (int i = 0; i < size * components; i++)
+            row[i] = flat ? flat[i % components] : (unsigned char)test_rand_u64(&state);
         JSAMPROW rows[1] = {row};
         jpeg_write_scanlines(&cinfo, rows, 1);
     }
     jpeg_finish_compress(&cinfo);
     jpeg_destroy_compress(&cinfo);
     fclose(f);
+    free(row);
+}
+
+/* A flat 16 x 16 JPEG at quality 100 of one colour; flat blocks survive the
+ * DCT almost exactly. */
+static void write_flat_jpeg(const char *path, J_COLOR_SPACE space, int components, const unsigned char *value)
+{
+    write_test_jpeg(path, 16, space, components, 100, 0, value);
 }
 
 static void check_flat(const char *what, const nst_image *image, const float want[3], float tol)
@@ -448,6 +463,7 @@ static void write_png_header_only(const char *path, png_uint_32 width, png_uint_
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png_create_info_struct(png);
     png_init_io(png, f);
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX); /* libpng's writer stops at 10^6 px a side */
     png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -478,7 +494,14 @@ static void write_huge_jpeg_header(const char *small_jpeg, const char *path)
 
 static void test_load_errors(void)
 {
-    expect_load_error("missing file", tmp_path("does-not-exist.png"), NST_ERR_IO, "cannot open");
+    expect_load_error("missing file", tmp_path("does-not-exist.png"), NST_ERR_NOT_FOUND, "cannot open");
+    expect_load_error("folder", tmp_dir, NST_ERR_IO, "is a folder");
+    /* Opening a FIFO for reading waits for a writer: forever, before the
+     * check.  The alarm turns a hang into a failure. */
+    CHECK(mkfifo(tmp_path("fifo.png"), 0600) == 0, "mkfifo");
+    alarm(10);
+    expect_load_error("FIFO", tmp_path("fifo.png"), NST_ERR_IO, "special file");
+    alarm(0);
     write_bytes(tmp_path("empty.png"), "", 0);
     expect_load_error("empty file", tmp_path("empty.png"), NST_ERR_FORMAT, "empty");
     const char text[] = "this is not a picture\n";
@@ -511,6 +534,97 @@ static void test_load_errors(void)
     expect_load_error("JPEG claiming 65500 x 65500", tmp_path("huge.jpg"), NST_ERR_NOMEM, "too large");
     double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
     CHECK(seconds < 0.5, "refusing huge headers took %.2f s", seconds);
+}
+
+/* Bytes that loading `path` needs, read from the message of a load bounded to 0 bytes. */
+static double needed_mib(const char *path)
+{
+    nst_error err = {0};
+    nst_image *image = nst_image_load_bounded(path, 0, &err);
+    nst_image_free(image);
+    const char *need = strstr(err.message, "would need ");
+    double amount = 0;
+    char unit[8] = "";
+    if (!image && need && sscanf(need, "would need %lf %7s", &amount, unit) == 2)
+        return strcmp(unit, "GiB") == 0 ? amount * 1024 : amount;
+    CHECK(0, "%s: no amount in \"%s\"", path, err.message);
+    return 0;
+}
+
+static void expect_bounded_refusal(const char *what, const char *path, size_t max_bytes, const char *size_text,
+                                   const char *limit_text)
+{
+    nst_error err = {0};
+    clock_t start = clock();
+    nst_image *image = nst_image_load_bounded(path, max_bytes, &err);
+    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    CHECK(image == NULL, "%s: loaded", what);
+    nst_image_free(image);
+    CHECK(err.code == NST_ERR_NOMEM, "%s: code %s (%s)", what, nst_status_name(err.code), err.message);
+    const char *fragments[] = {path, size_text, "would need", limit_text, "allowed"};
+    for (size_t i = 0; i < sizeof fragments / sizeof fragments[0]; i++)
+        CHECK(strstr(err.message, fragments[i]) != NULL, "%s: message lacks '%s': %s", what, fragments[i],
+              err.message);
+    CHECK(!strstr(err.message, "--"), "%s: an engine message names a command-line flag: %s", what, err.message);
+    CHECK(seconds < 0.5, "%s: refusing took %.2f s", what, seconds);
+}
+
+static void test_bounded_loads(void)
+{
+    /* 2^28 px is within nst_image_load's limit: 3 GiB of floats in a file of a few dozen bytes. */
+    write_png_header_only(tmp_path("declares-2^28.png"), 16384, 16384);
+    expect_bounded_refusal("PNG declaring 16384 x 16384", tmp_path("declares-2^28.png"), (size_t)256 << 20,
+                           "16384 x 16384", "256 MiB");
+    write_png_header_only(tmp_path("wide.png"), 1u << 28, 1); /* libpng's own rows would be 1.5 GiB */
+    expect_bounded_refusal("PNG declaring 268435456 x 1", tmp_path("wide.png"), (size_t)1 << 30, "268435456 x 1",
+                           "1.0 GiB");
+    write_huge_jpeg_header(tmp_path("noise.jpg"), tmp_path("huge.jpg"));
+    size_t n = 0;
+    unsigned char *data = read_bytes(tmp_path("huge.jpg"), &n);
+    for (size_t i = 2; data && i + 9 < n; i++) /* 65500 -> 16000 = 0x3e80: within 2^28 px */
+        if (data[i] == 0xff && data[i + 1] == 0xc0) {
+            data[i + 5] = data[i + 7] = 0x3e;
+            data[i + 6] = data[i + 8] = 0x80;
+            break;
+        }
+    if (data)
+        write_bytes(tmp_path("declares-16000.jpg"), data, n);
+    free(data);
+    expect_bounded_refusal("JPEG declaring 16000 x 16000", tmp_path("declares-16000.jpg"), (size_t)512 << 20,
+                           "16000 x 16000", "512 MiB");
+
+    /* A real picture loads within a bound just above its need and is refused just below. */
+    nst_image *noise = random_image(600, 400, 9);
+    nst_error err = {0};
+    CHECK(nst_image_save(noise, tmp_path("noise600.png"), &err) == NST_OK, "%s", err.message);
+    nst_image_free(noise);
+    double need = needed_mib(tmp_path("noise600.png"));
+    CHECK(need >= 600.0 * 400 * 12 / (1 << 20), "600 x 400 PNG needs %.1f MiB", need);
+    nst_image *image = nst_image_load_bounded(tmp_path("noise600.png"), (size_t)((need + 1) * (1 << 20)), &err);
+    CHECK(image && image->width == 600, "within its bound: %s", err.message);
+    nst_image_free(image);
+    image = nst_image_load_bounded(tmp_path("noise600.png"), (size_t)600 * 400 * 12, &err);
+    CHECK(!image && err.code == NST_ERR_NOMEM, "below its bound: %s", err.message);
+    nst_image_free(image);
+    image = nst_image_load_bounded(tmp_path("noise600.png"), SIZE_MAX, &err);
+    CHECK(image != NULL, "SIZE_MAX: %s", err.message);
+    nst_image_free(image);
+
+    /* A progressive JPEG holds every DCT coefficient while decoding: 0.75 MiB more at 512 x 512 in 4:2:0. */
+    write_test_jpeg(tmp_path("baseline.jpg"), 512, JCS_RGB, 3, 75, 0, NULL);
+    write_test_jpeg(tmp_path("progressive.jpg"), 512, JCS_RGB, 3, 75, 1, NULL);
+    double baseline = needed_mib(tmp_path("baseline.jpg")), progressive = needed_mib(tmp_path("progressive.jpg"));
+    CHECK(progressive >= baseline + 0.7, "progressive %.1f MiB vs baseline %.1f MiB", progressive, baseline);
+    size_t between = (size_t)4 << 20;
+    image = nst_image_load_bounded(tmp_path("baseline.jpg"), between, &err);
+    CHECK(image != NULL, "baseline JPEG within 4 MiB: %s", err.message);
+    nst_image_free(image);
+    image = nst_image_load_bounded(tmp_path("progressive.jpg"), between, &err);
+    CHECK(!image && err.code == NST_ERR_NOMEM, "progressive JPEG within 4 MiB: %s", err.message);
+    nst_image_free(image);
+    image = nst_image_load(tmp_path("progressive.jpg"), &err);
+    CHECK(image && image->width == 512, "progressive JPEG: %s", err.message);
+    nst_image_free(image);
 }
 
 static void test_new_and_save_errors(void)
@@ -554,6 +668,7 @@ int main(void)
     test_rounding();
     test_jpeg_color_spaces();
     test_load_errors();
+    test_bounded_loads();
     test_new_and_save_errors();
     remove_tmp_dir();
     return test_finish("image_io");

@@ -12,11 +12,12 @@
 #define NAME "m.safetensors"
 
 static const float f32_values[6] = {1.5f, -2.25f, 0.0f, 3.0e-3f, 1.0e20f, -7.0f};
-/* f16: 1, -2, 65504, 2^-24 (subnormal); bf16: 1, -3.5, 2^-133 (float subnormal), +inf */
+/* f16: 1, -2, 65504, 2^-24 (subnormal); bf16: 1, -3.5, 2^-133 (float subnormal), the largest finite
+ * (NaN and infinities are refused: tests/io/test_weight_values.c) */
 static const uint16_t f16_bits[4] = {0x3c00, 0xc000, 0x7bff, 0x0001};
 static const float f16_values[4] = {1.0f, -2.0f, 65504.0f, 0x1p-24f};
-static const uint16_t bf16_bits[4] = {0x3f80, 0xc060, 0x0001, 0x7f80};
-static const float bf16_values[4] = {1.0f, -3.5f, 0x1p-133f, INFINITY};
+static const uint16_t bf16_bits[4] = {0x3f80, 0xc060, 0x0001, 0x7f7f};
+static const float bf16_values[4] = {1.0f, -3.5f, 0x1p-133f, 0x1.fep127f};
 
 static const char valid_header[] =
     "{\"__metadata__\": {\"format\": \"pt\", \"note\": \"caf\\u00e9 \\ud83d\\ude00\"},"

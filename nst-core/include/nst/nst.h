@@ -53,10 +53,29 @@ typedef struct nst_image {
 nst_image *nst_image_new(int width, int height, nst_error *err);
 void nst_image_free(nst_image *image);
 nst_image *nst_image_copy(const nst_image *image, nst_error *err);
-/* PNG (8/16 bit, grey/RGB/alpha/palette; alpha is dropped) and JPEG. */
+/* PNG (8/16 bit, grey/RGB/alpha/palette; alpha is dropped) and JPEG, from a
+ * regular file (a folder, FIFO or device is refused without being read).
+ * Pictures over 2^28 pixels are refused (NST_ERR_NOMEM). */
 nst_image *nst_image_load(const char *path, nst_error *err);
-/* The format follows the extension: .png (8-bit RGB) or .jpg/.jpeg. */
+/* nst_image_load that also refuses, from the header and before any pixel is
+ * allocated, a picture whose decoding (the float RGB picture plus the
+ * decoder's buffers) would need more than `max_bytes`: NST_ERR_NOMEM with a
+ * message naming the picture's size and both amounts.  SIZE_MAX: no bound
+ * beyond nst_image_load's. */
+nst_image *nst_image_load_bounded(const char *path, size_t max_bytes, nst_error *err);
+/* The format follows the extension: .png (8-bit RGB) or .jpg/.jpeg.  The
+ * picture is written to a hidden temporary file beside `path`, synced, and
+ * renamed over it: on any failure (a full disk, a kill) an existing file is
+ * left exactly as it was, and the message says what failed.  An existing
+ * target keeps its permissions; a symbolic link is followed.  Refused up
+ * front as nst_image_check_writable refuses. */
 nst_status nst_image_save(const nst_image *image, const char *path, nst_error *err);
+/* Cheap checks a front end can make before any work, the same nst_image_save
+ * makes first: the extension is .png, .jpg or .jpeg with a name before it
+ * (NST_ERR_INVALID); the folder exists and files may be created in it; the
+ * target is not a folder or a special file, and when it exists it may be
+ * overwritten and is not read-only (NST_ERR_IO).  Writes nothing. */
+nst_status nst_image_check_writable(const char *path, nst_error *err);
 /* High-quality resampling: area-averaging when shrinking, bicubic when
  * enlarging.  Returns a copy when the size does not change. */
 nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_error *err);
