@@ -3,12 +3,13 @@
 #   1. unit, reference (PyTorch autograd, SqueezeNet vectors) and end-to-end
 #      tests on a release build (meson test);
 #   2. the same engine suites under AddressSanitizer + UndefinedBehaviorSanitizer;
-#   3. each file-format fuzzer for NST_FUZZ_SECONDS (default 30);
-#   4. the GIMP plug-in in a real GIMP 3 (a Debian 13 chroot, cached).
-# Stages can be picked: tools/test.sh unit asan fuzz gimp  (default: all).
+#   3. the suites that use the worker pool from several threads under ThreadSanitizer;
+#   4. each fuzzer (weights and pictures) for NST_FUZZ_SECONDS (default 120);
+#   5. the GIMP plug-in in a real GIMP 3 (a Debian 13 chroot, cached).
+# Stages can be picked: tools/test.sh unit asan tsan fuzz gimp  (default: all).
 set -u
 cd "$(dirname "$0")/.."
-stages=${*:-unit asan fuzz gimp}
+stages=${*:-unit asan tsan fuzz gimp}
 tools/install-deps.sh --all || exit 1
 . tools/model-path.sh
 tools/fetch-models.sh || exit 1
@@ -52,6 +53,18 @@ fuzz() {
 
 gimp() {
   tools/gimp3-chroot.sh test
+}
+
+# The suites that run the worker pool from several threads (the pool itself,
+# the same bytes on 1 and N workers, the driver steered and cancelled from
+# another thread, the command line) under ThreadSanitizer; any report fails.
+tsan() {
+  fresh_build build-tsan --buildtype=debugoptimized -Dplugin=disabled \
+    -Db_sanitize=thread -Db_lundef=false &&
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+      meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
+        test_pool_threads test_parallel test_layers test_gradcheck test_winograd test_lbfgs \
+        objective_gradcheck driver cli
 }
 
 for stage in $stages; do

@@ -8,7 +8,11 @@
 enum { MAX_WORKERS = 64 };
 
 /* Helpers sleep on `start` between loops and count themselves out on `done`.
- * A loop is published by bumping `generation` under the lock. */
+ * A loop is published by bumping `generation` under the lock, together with
+ * the helpers it counts on (`participants`): a helper decides whether to take
+ * part from that, never from `workers`, which another thread may change while
+ * the loop is being published (a helper counted in `busy` that then saw fewer
+ * workers slept through its loop, and the loop waited for it forever). */
 static struct {
     pthread_mutex_t loop; /* one loop at a time, whoever calls */
     pthread_mutex_t lock;
@@ -19,6 +23,7 @@ static struct {
     unsigned long generation;
     int busy;        /* helpers still inside the current loop */
     /* the current loop */
+    int participants; /* workers 1 .. participants take part */
     nst_parallel_fn fn;
     void *ctx;
     int n_tasks, stride, first;
@@ -83,6 +88,9 @@ void nst_parallel_range(int n, int parts, int i, int *begin, int *end)
     *end = (int)((long long)n * (i + 1) / parts);
 }
 
+/* The worker index of this thread while it runs tasks, -1 outside a loop. */
+static _Thread_local int current_worker = -1;
+
 static void run_tasks(int worker)
 {
     for (;;) {
@@ -97,14 +105,17 @@ static void run_tasks(int worker)
 static void *helper_main(void *arg)
 {
     int worker = (int)(long)arg;
+    current_worker = worker; /* a helper only ever runs tasks */
+    /* Started by a loop before it is published (generation >= 1), which
+     * counts on it: the first generation it sees is its own. */
     unsigned long seen = 0;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
-        while (pool.generation == seen || worker >= pool.workers) {
-            seen = pool.generation;
+        while (pool.generation == seen) /* also absorbs spurious wakeups */
             pthread_cond_wait(&pool.start, &pool.lock);
-        }
         seen = pool.generation;
+        if (worker > pool.participants)
+            continue; /* not counted in this loop's `busy` */
         pthread_mutex_unlock(&pool.lock);
         run_tasks(worker);
         pthread_mutex_lock(&pool.lock);
@@ -133,6 +144,14 @@ static int start_helpers_locked(void)
 
 static void run_strided(int n_tasks, int first, int stride, nst_parallel_fn fn, void *ctx)
 {
+    if (current_worker >= 0) {
+        /* A loop from inside a task: the pool is busy with the outer loop
+         * (whose caller holds `loop`), so this thread runs it alone, as the
+         * worker it already is: no other thread uses that worker's scratch. */
+        for (int task = first; task < n_tasks; task += stride)
+            fn(ctx, task, current_worker);
+        return;
+    }
     pthread_mutex_lock(&pool.loop);
     pthread_mutex_lock(&pool.lock);
     init_locked();
@@ -140,13 +159,15 @@ static void run_strided(int n_tasks, int first, int stride, nst_parallel_fn fn, 
     pool.fn = fn, pool.ctx = ctx, pool.n_tasks = n_tasks, pool.first = first, pool.stride = stride;
     atomic_store(&pool.next, 0);
     if (helpers > 0) {
-        pool.busy = helpers;
+        pool.participants = pool.busy = helpers;
         pool.generation++;
         pthread_cond_broadcast(&pool.start);
     }
     pthread_mutex_unlock(&pool.lock);
 
+    current_worker = 0;
     run_tasks(0);
+    current_worker = -1;
 
     pthread_mutex_lock(&pool.lock);
     while (pool.busy > 0)

@@ -9,7 +9,16 @@
  *
  * Tasks of one nst_parallel_for run in any order on any worker; `worker`
  * (0 .. nst_parallel_max_workers() - 1) picks the caller-owned scratch a task
- * may use.  Loops must not nest; loops from several threads take turns. */
+ * may use.
+ *
+ * Every function here may be called from any thread at any time, tasks
+ * included (tests/nn/test_pool_threads.c):
+ * - loops from several threads take turns: one runs, the others wait;
+ * - a loop started from inside a task runs all its tasks on that task's
+ *   thread, in order, with that task's `worker`;
+ * - a worker count set while a loop runs applies from the next loop on.
+ * The one thing that deadlocks: a task that waits for another thread which
+ * is itself starting a loop (that loop waits for the task's loop to end). */
 #ifndef NST_BASE_PARALLEL_H
 #define NST_BASE_PARALLEL_H
 
@@ -21,7 +30,7 @@ typedef void (*nst_parallel_fn)(void *ctx, int task, int worker);
  * size per-worker scratch with it. */
 int nst_parallel_max_workers(void);
 
-/* Workers the next loops use: 1 .. max; 0 or less means max. */
+/* Workers the loops started from now on use: 1 .. max; 0 or less means max. */
 void nst_parallel_set_workers(int workers);
 int nst_parallel_workers(void);
 
