@@ -229,14 +229,6 @@ static int parse_number_list(const char *option, const char *text, int expected_
     return 1;
 }
 
-static int has_picture_extension(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/'))
-        return 0;
-    return strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0;
-}
-
 /* ---- the two passes -------------------------------------------------------- */
 
 static int report_getopt_error(int code, char *const *argv)
@@ -382,9 +374,12 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
         print_error("%s", err.message);
         return EXIT_USAGE;
     }
-    if (!has_picture_extension(cli->output_path)) {
-        print_error("--output: expected a file name ending in .png, .jpg or .jpeg, got '%s'", cli->output_path);
-        return EXIT_USAGE;
+    /* Hours of optimisation must not end in "cannot create": everything that
+     * can be known about the output is checked before anything is loaded. */
+    nst_status s = nst_image_check_writable(cli->output_path, &err);
+    if (s != NST_OK) {
+        print_error("--output: %s", err.message);
+        return s == NST_ERR_INVALID ? EXIT_USAGE : EXIT_ENGINE;
     }
     return 0;
 }
@@ -548,21 +543,26 @@ static void pictures_free(pictures *pics)
     memset(pics, 0, sizeof *pics);
 }
 
-static nst_image *load_picture(const char *path)
+/* Decoding is bounded by the run's memory budget: a small file may declare
+ * a huge picture. */
+static nst_image *load_picture(const char *path, size_t budget)
 {
     nst_error err = {0};
-    nst_image *image = nst_image_load(path, &err);
-    if (!image)
+    nst_image *image = nst_image_load_bounded(path, budget, &err);
+    if (!image && err.code == NST_ERR_NOMEM)
+        print_error("%s (--max-memory)", err.message);
+    else if (!image)
         print_error("%s", err.message);
     return image;
 }
 
-static int pictures_load(pictures *pics, const cli *cli)
+static int pictures_load(pictures *pics, const cli *cli, const nst_params *params)
 {
-    if (!(pics->content = load_picture(cli->content_path)))
+    size_t budget = params->max_memory ? params->max_memory : nst_default_memory_budget();
+    if (!(pics->content = load_picture(cli->content_path, budget)))
         return 0;
     for (; pics->n_styles < cli->n_styles; pics->n_styles++)
-        if (!(pics->styles[pics->n_styles] = load_picture(cli->styles[pics->n_styles])))
+        if (!(pics->styles[pics->n_styles] = load_picture(cli->styles[pics->n_styles], budget)))
             return 0;
     return 1;
 }
@@ -581,21 +581,6 @@ static int give_pictures(nst_transfer *transfer, const pictures *pics, const dou
     for (int i = 0; i < pics->n_styles; i++)
         if (nst_transfer_add_style(transfer, pics->styles[i], blend[i], &err) != NST_OK)
             return engine_failed(&err);
-    return 0;
-}
-
-/* Hours of optimisation must not end in "cannot create": check the folder now. */
-static int output_folder_writable(const char *output_path)
-{
-    char folder[4096];
-    const char *slash = strrchr(output_path, '/');
-    if (!slash)
-        snprintf(folder, sizeof folder, ".");
-    else
-        snprintf(folder, sizeof folder, "%.*s", slash == output_path ? 1 : (int)(slash - output_path), output_path);
-    if (access(folder, W_OK) == 0)
-        return 1;
-    print_error("--output: cannot write into folder '%s': %s", folder, strerror(errno));
     return 0;
 }
 
@@ -689,7 +674,7 @@ static int stylise(const cli *cli, const nst_params *params, const double *blend
     nst_model *model = NULL;
     nst_transfer *transfer = NULL;
     int rc = EXIT_ENGINE;
-    if (!output_folder_writable(cli->output_path) || !pictures_load(&pics, cli))
+    if (!pictures_load(&pics, cli, params))
         goto done;
     if (cli->log_path && !(state.log = fopen(cli->log_path, "w"))) {
         print_error("--log: cannot create '%s': %s", cli->log_path, strerror(errno));
@@ -698,6 +683,12 @@ static int stylise(const cli *cli, const nst_params *params, const double *blend
     model = nst_model_load(cli->model, cli->model_path, &err);
     if (!model) {
         rc = engine_failed(&err);
+        if (err.code == NST_ERR_NOT_FOUND)
+            print_error(cli->model == NST_MODEL_SQUEEZENET11
+                            ? "tools/fetch-models.sh downloads it and checks its sha256 sums; --model-path PATH "
+                              "names another file or folder"
+                            : "tools/fetch-models.sh --%s says where to get it; --model-path FILE names the file",
+                        nst_model_kind_name(cli->model));
         goto done;
     }
     if (nst_params_validate(params, model, &err) != NST_OK) {

@@ -315,6 +315,9 @@ static const char *engine_advice(nst_status status)
 {
     if (status == NST_ERR_NOMEM)
         return _(" (the settings \"Working size\" and \"Maximum memory (MiB)\")");
+    if (status == NST_ERR_NOT_FOUND)
+        return _(" The plug-in's tools/fetch-models.sh downloads the model and checks it; NST_MODEL_PATH, set "
+                 "before GIMP starts, names another folder.");
     return "";
 }
 

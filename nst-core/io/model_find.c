@@ -1,6 +1,6 @@
-/* Where a model's weights are: --model-path, then NST_MODEL_PATH, then the
- * user's data folder (where tools/fetch-models.sh downloads to), then the
- * installed data folder.  The error lists every place looked at, because
+/* Where a model's weights are: the path the caller gives, then NST_MODEL_PATH,
+ * then the user's data folder (where the project's download script puts
+ * them), then the installed data folder.  The error lists every place looked at, because
  * "model not found" alone leaves a user guessing. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,16 +62,18 @@ static char *try_folder(nst_model_kind kind, const char *folder, char *tried, si
     return NULL;
 }
 
+/* What to do, in words that hold for every front end (each adds its own
+ * way to download or point at a file). */
 static void advice(nst_model_kind kind, char *buf, size_t size)
 {
     if (kind == NST_MODEL_SQUEEZENET11)
         snprintf(buf, size,
-                 "Run tools/fetch-models.sh to download SqueezeNet 1.1 (it checks the sha256 sums), "
-                 "or set NST_MODEL_PATH to a folder that holds squeezenet1.1/.");
+                 "Put SqueezeNet 1.1 (a folder squeezenet1.1/ with its .npy files) in one of these folders, "
+                 "or set NST_MODEL_PATH to a folder that holds it.");
     else
         snprintf(buf, size,
-                 "Download the VGG weights (see README, 'Getting VGG weights'), check their sha256, "
-                 "and save them as %s in one of the folders above (or pass --model-path FILE).",
+                 "Download the VGG weights (the README's section Models says where), check their sha256, "
+                 "and save them as %s in one of these folders.",
                  default_name(kind));
 }
 

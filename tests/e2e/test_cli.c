@@ -168,7 +168,7 @@ static void test_argument_errors(void)
     CHECK(strstr(read_file(stderr_path), "missing --content"), "%s", read_file(stderr_path));
     const char *bad_output[] = {"--content", content_png, "--style", style_jpg, "--output", "out.gif", NULL};
     CHECK(run_nst(bad_output, NULL) == 2, "--output out.gif accepted");
-    CHECK(strstr(read_file(stderr_path), "--output: expected a file name ending in .png"), "%s",
+    CHECK(strstr(read_file(stderr_path), "--output: out.gif: unknown picture format (use .png, .jpg or .jpeg)"), "%s",
           read_file(stderr_path));
 }
 
@@ -189,13 +189,43 @@ static void test_runtime_errors(void)
     expect_failure("missing model (NST_MODEL_PATH)", (const char *const[]){NULL}, 1, "/nonexistent/models",
                    "/nonexistent/models");
     expect_failure("output folder missing", (const char *const[]){"--output", "/nonexistent/out.png", NULL}, 1,
-                   "cannot write into folder '/nonexistent'", NULL);
+                   "--output: /nonexistent/out.png: cannot write into folder /nonexistent", NULL);
     expect_failure("log folder missing", (const char *const[]){"--log", "/nonexistent/log.jsonl", NULL}, 1,
                    "--log: cannot create '/nonexistent/log.jsonl'", NULL);
-    expect_failure("impossible memory budget", (const char *const[]){"--max-memory", "1K", NULL}, 1,
+    /* Decoding is bounded by the budget too: a small file may declare a huge picture. */
+    expect_failure("budget below the decode", (const char *const[]){"--max-memory", "100K", NULL}, 1,
+                   "content.png: this 64 x 48 picture would need 0.3 MiB to decode", NULL);
+    expect_failure("impossible memory budget", (const char *const[]){"--max-memory", "1M", NULL}, 1,
                    "even in 128x128 tiles, 1 MiB available; lower the working size or raise the memory limit "
                    "(--size, --max-memory)",
                    NULL);
+}
+
+/* Everything about the output is checked before the pictures and the model
+ * are loaded (the model path does not exist, yet the output is what is
+ * reported), and an existing file is never touched by a refused run. */
+static void test_output_checked_first(void)
+{
+    char folder_png[600], readonly_png[600], hidden[600];
+    make_path(folder_png, "folder.png");
+    make_path(readonly_png, "readonly.png");
+    make_path(hidden, ".png");
+    CHECK(mkdir(folder_png, 0755) == 0, "mkdir %s", folder_png);
+    FILE *f = fopen(readonly_png, "w");
+    CHECK(f && fputs("keep me", f) >= 0 && fclose(f) == 0 && chmod(readonly_png, 0444) == 0, "%s", readonly_png);
+    static const char *const nowhere = "/nonexistent/models";
+    const char *cases[][3] = {{folder_png, "is a folder", "1"},
+                              {readonly_png, "read-only", "1"},
+                              {hidden, "nothing before its extension", "2"}};
+    for (int i = 0; i < 3; i++) {
+        const char *args[] = {"--content", "/nonexistent/cat.png", "--style", style_jpg, "--output", cases[i][0],
+                              "--model-path", nowhere, NULL};
+        int status = run_nst(args, NULL);
+        const char *err = read_file(stderr_path);
+        CHECK(status == atoi(cases[i][2]) && strstr(err, "--output: ") && strstr(err, cases[i][1]),
+              "--output %s: exit %d, stderr: %s", cases[i][0], status, err);
+    }
+    CHECK(strcmp(read_file(readonly_png), "keep me") == 0, "the read-only output was changed");
 }
 
 static void test_help_and_version(void)
@@ -316,6 +346,53 @@ static void test_style_names_with_commas(void)
     CHECK(status == 0, "--style '%s': exit %d: %s", listed, status, read_file(stderr_path));
 }
 
+/* A disk that fills up at the end of a run: a real tmpfs of 96 KiB, almost
+ * full, holding the user's good output.  The run must fail with exit 1,
+ * leave that file byte for byte, and keep the result elsewhere ($TMPDIR),
+ * saying where.  Needs root for the mount (CI runs as root). */
+static void test_disk_full_keeps_both(void)
+{
+    char small[600], out[600], filler[600], rescue_dir[600], good[4096];
+    make_path(small, "small-disk");
+    make_path(rescue_dir, "rescue");
+    snprintf(out, sizeof out, "%s/out.png", small);
+    snprintf(filler, sizeof filler, "%s/filler", small);
+    if (geteuid() != 0) {
+        printf("disk-full test skipped: mounting a tmpfs needs root\n");
+        return;
+    }
+    CHECK(mkdir(small, 0755) == 0 && mkdir(rescue_dir, 0755) == 0, "mkdir");
+    char command[1400];
+    snprintf(command, sizeof command, "mount -t tmpfs -o size=96k nst-test '%s'", small);
+    CHECK(system(command) == 0, "cannot mount a tmpfs on %s", small);
+    snprintf(good, sizeof good, "a good picture the user made yesterday");
+    FILE *f = fopen(out, "w");
+    CHECK(f && fputs(good, f) >= 0 && fclose(f) == 0, "%s", out);
+    /* Fill the disk (dd stops at "no space"), then free 2 KiB: the 64x48
+     * result needs more than that. */
+    snprintf(command, sizeof command,
+             "dd if=/dev/zero of='%s' bs=1k count=200 2>/dev/null; truncate -s -2k '%s'", filler, filler);
+    CHECK(system(command) == 0, "cannot fill %s", small);
+    const char *args[] = {"--content", content_png, "--style", style_jpg, "--output", out, "--size", "64",
+                          "--iterations", "2", "--quiet", NULL};
+    setenv("TMPDIR", rescue_dir, 1);
+    int status = run_nst(args, NULL);
+    unsetenv("TMPDIR");
+    const char *err = read_file(stderr_path);
+    CHECK(status == 1, "disk full: exit %d, want 1: %s", status, err);
+    CHECK(strstr(err, "No space left on device") && strstr(err, "the result was kept in"), "disk full: %s", err);
+    CHECK(strcmp(read_file(out), good) == 0, "disk full: the existing output was changed");
+    char rescued[700];
+    snprintf(rescued, sizeof rescued, "%s/", rescue_dir);
+    const char *kept = strstr(err, rescued);
+    if (kept) {
+        snprintf(rescued, sizeof rescued, "%.*s", (int)strcspn(kept, "\n"), kept);
+        check_picture(rescued, 64, 48);
+    }
+    snprintf(command, sizeof command, "umount '%s'", small);
+    CHECK(system(command) == 0, "umount %s", small);
+}
+
 static void test_unknown_layer(void)
 {
     expect_failure("unknown style layer", (const char *const[]){"--style-layers", "conv1,nope", NULL}, 2, "'nope'",
@@ -361,6 +438,7 @@ int main(int argc, char **argv)
 
     test_argument_errors();
     test_runtime_errors();
+    test_output_checked_first();
     test_help_and_version();
     if (model_available()) {
         test_zero_iterations();
@@ -369,6 +447,7 @@ int main(int argc, char **argv)
         test_unknown_layer();
         test_accepted_extremes();
         test_style_names_with_commas();
+        test_disk_full_keeps_both();
     } else {
         printf("model runs skipped: no %s\n", test_model_file("squeezenet1.1"));
     }
