@@ -23,7 +23,7 @@
 #include "base/error.h"
 #include "io/weights.h"
 #include "loss/objective.h"
-#include "nn/model.h"
+#include "nn/net.h"
 #include "optim/optim.h"
 
 static double now_seconds(void)

@@ -21,8 +21,4 @@ nst_status nst_color_keep_chroma(nst_image *stylised, const nst_image *content, 
  * the two 3x3 covariances), clamped to [0,1].  In place on `style`. */
 nst_status nst_color_match_histogram(nst_image *style, const nst_image *content, nst_error *err);
 
-/* nst_image_resize for images that hold signed values (differences,
- * gradients) rather than colours: nothing is clamped to [0,1]. */
-nst_image *nst_image_resize_unclamped(const nst_image *image, int width, int height, nst_error *err);
-
 #endif

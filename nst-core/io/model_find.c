@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "base/error.h"
+#include "base/names.h"
 #include "nst/nst.h"
 
 #ifndef NST_MODEL_DIR
@@ -61,6 +62,11 @@ static char *try_folder(nst_model_kind kind, const char *folder, char *tried, si
     note_tried(tried, tried_size, path);
     return NULL;
 }
+
+/* The models' names live beside their lookup, which needs them first. */
+static const char *const kind_names[NST_MODEL_KIND_COUNT] = {"squeezenet1.1", "vgg19", "vgg16"};
+
+NST_DEFINE_NAMES(nst_model_kind, nst_model_kind, "model", kind_names, NST_MODEL_KIND_COUNT)
 
 /* What to do, in words that hold for every front end (each adds its own
  * way to download or point at a file). */

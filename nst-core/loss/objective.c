@@ -52,22 +52,6 @@ void nst_normalize_imagenet(const float *rgb_planar, int height, int width, floa
     }
 }
 
-void nst_image_to_planar(const nst_image *image, float *planar)
-{
-    size_t plane = (size_t)image->width * image->height;
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++)
-            planar[c * plane + i] = image->rgb[3 * i + c];
-}
-
-void nst_planar_to_image(const float *planar, nst_image *image)
-{
-    size_t plane = (size_t)image->width * image->height;
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++)
-            image->rgb[3 * i + c] = planar[c * plane + i];
-}
-
 /* Resolves layer names to nodes with normalised weights; returns the deepest node. */
 static nst_status resolve_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
                                  const double *weights, layer_term *terms, int *deepest, nst_error *err)

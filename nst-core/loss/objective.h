@@ -16,7 +16,7 @@
 
 #include <stdatomic.h>
 
-#include "nn/model.h"
+#include "nn/net.h"
 #include "nst/nst.h"
 
 typedef struct nst_losses {
@@ -56,10 +56,7 @@ int nst_objective_border(int border, int height, int width);
  * memory plan counts it). */
 size_t nst_objective_gram_floats(int max_c);
 
-/* Helpers shared with tests: ImageNet normalisation of planar RGB. */
+/* ImageNet normalisation of planar RGB (exposed for the reference tests). */
 void nst_normalize_imagenet(const float *rgb_planar, int height, int width, float *out);
-/* Interleaved HWC image <-> planar CHW. */
-void nst_image_to_planar(const nst_image *image, float *planar);
-void nst_planar_to_image(const float *planar, nst_image *image);
 
 #endif

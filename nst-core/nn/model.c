@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/names.h"
 #include "io/weights.h"
 
 /* Building a topology: nodes are appended in order; a failure sets err once
@@ -245,9 +244,3 @@ const char *nst_model_layer_name(const nst_model *model, int index)
             return model->nodes[i].name;
     return NULL;
 }
-
-/* ---- names and lookup ---- */
-
-static const char *const kind_names[NST_MODEL_KIND_COUNT] = {"squeezenet1.1", "vgg19", "vgg16"};
-
-NST_DEFINE_NAMES(nst_model_kind, nst_model_kind, "model", kind_names, NST_MODEL_KIND_COUNT)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "nn/model.h"
+#include "nn/net.h"
 #include "nn/winograd.h"
 
 typedef struct net_node {

@@ -66,7 +66,7 @@ void nst_adam_free(nst_adam *opt)
     free(opt);
 }
 
-nst_status nst_adam_step(nst_adam *opt, float *x, nst_objective_fn f, void *user_data, nst_error *err)
+nst_status nst_adam_step(nst_adam *opt, float *x, nst_minimized_fn f, void *user_data, nst_error *err)
 {
     if (!opt || !x || !f)
         return nst_error_set(err, NST_ERR_INVALID, "Adam: step called with a NULL argument");

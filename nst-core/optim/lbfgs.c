@@ -179,7 +179,7 @@ double nst_lbfgs_value(const nst_lbfgs *opt)
 /* Evaluates f at P(x) (x itself when the caller kept it in the box) and makes
  * that the accepted point.  x is written only once the value is known to be
  * finite, so a failure leaves it untouched. */
-static nst_status evaluate_start(nst_lbfgs *opt, float *x, nst_objective_fn f, void *user_data, nst_error *err)
+static nst_status evaluate_start(nst_lbfgs *opt, float *x, nst_minimized_fn f, void *user_data, nst_error *err)
 {
     opt->have_value = 0;
     size_t bad = nst_box_first_nonfinite(x, opt->n);
@@ -365,7 +365,7 @@ static double backtrack_factor(double f0, double slope, double ft)
  * trial_grad and trial_value hold a point with sufficient decrease.  A
  * non-finite value or gradient is a failed trial; an error from f is
  * returned as it is. */
-static nst_status line_search(nst_lbfgs *opt, const float *x, double t, nst_objective_fn f, void *user_data,
+static nst_status line_search(nst_lbfgs *opt, const float *x, double t, nst_minimized_fn f, void *user_data,
                               int *accepted, nst_error *err)
 {
     *accepted = 0;
@@ -443,7 +443,7 @@ static void accept_trial(nst_lbfgs *opt, float *x)
 
 /* Line search along -g from a step that moves the steepest variable by a
  * fraction of the box. */
-static nst_status steepest_search(nst_lbfgs *opt, const float *x, double largest, nst_objective_fn f,
+static nst_status steepest_search(nst_lbfgs *opt, const float *x, double largest, nst_minimized_fn f,
                                   void *user_data, int *accepted, nst_error *err)
 {
     double width = (double)opt->upper - opt->lower;
@@ -451,7 +451,7 @@ static nst_status steepest_search(nst_lbfgs *opt, const float *x, double largest
     return line_search(opt, x, move / largest, f, user_data, accepted, err);
 }
 
-nst_status nst_lbfgs_step(nst_lbfgs *opt, float *x, nst_objective_fn f, void *user_data, int *converged,
+nst_status nst_lbfgs_step(nst_lbfgs *opt, float *x, nst_minimized_fn f, void *user_data, int *converged,
                           nst_error *err)
 {
     if (!opt || !x || !f || !converged)

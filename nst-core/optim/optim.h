@@ -16,9 +16,11 @@
 
 #include "nst/nst.h"
 
-/* f(x) and its gradient.  Returns NST_OK or an error (NST_ERR_CANCELLED
- * included) that the step passes straight up. */
-typedef nst_status (*nst_objective_fn)(const float *x, float *grad, double *value, void *user_data,
+/* The function an optimiser minimises: f(x) and its gradient (not the
+ * style-transfer objective of loss/, which the driver wraps in one).
+ * Returns NST_OK or an error (NST_ERR_CANCELLED included) that the step
+ * passes straight up. */
+typedef nst_status (*nst_minimized_fn)(const float *x, float *grad, double *value, void *user_data,
                                        nst_error *err);
 
 /* ---- L-BFGS ---- */
@@ -30,7 +32,7 @@ void nst_lbfgs_free(nst_lbfgs *opt);
 /* One iteration: a direction from the history, projected onto the box, and a
  * backtracking line search along the projected path.  Converged (no progress
  * possible) is not an error: *converged is set and x is unchanged. */
-nst_status nst_lbfgs_step(nst_lbfgs *opt, float *x, nst_objective_fn f, void *user_data, int *converged,
+nst_status nst_lbfgs_step(nst_lbfgs *opt, float *x, nst_minimized_fn f, void *user_data, int *converged,
                           nst_error *err);
 void nst_lbfgs_reset(nst_lbfgs *opt);
 /* The value at the current x after the last step (valid after one step). */
@@ -56,7 +58,7 @@ typedef struct nst_adam nst_adam;
 nst_adam *nst_adam_new(size_t n, double learning_rate, float lower, float upper, nst_error *err);
 void nst_adam_free(nst_adam *opt);
 /* Evaluates f at x, then moves x by one Adam update and clamps it to the box. */
-nst_status nst_adam_step(nst_adam *opt, float *x, nst_objective_fn f, void *user_data, nst_error *err);
+nst_status nst_adam_step(nst_adam *opt, float *x, nst_minimized_fn f, void *user_data, nst_error *err);
 void nst_adam_set_learning_rate(nst_adam *opt, double learning_rate);
 void nst_adam_reset(nst_adam *opt); /* zero the moments */
 double nst_adam_value(const nst_adam *opt); /* the value evaluated by the last step */

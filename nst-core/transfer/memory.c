@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "nn/model.h"
+#include "nn/net.h"
 #include "transfer/driver.h"
 
 #define FLOAT_BYTES 4.0

@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "color/color.h"
+#include "image/image.h"
 #include "loss/objective.h"
 #include "optim/optim.h"
 #include "transfer/driver.h"

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "color/color.h"
+#include "image/image.h"
 #include "loss/objective.h"
 #include "nn/model.h"
 #include "optim/optim.h"

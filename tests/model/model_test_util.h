@@ -7,7 +7,7 @@
 
 #include "io/weights.h"
 #include "loss/objective.h"
-#include "nn/model.h"
+#include "nn/net.h"
 
 /* Loads dir/name (a .npy), CHECKs it loaded and, when expected_count is not 0,
  * that it holds that many floats; data is NULL after a failure. */

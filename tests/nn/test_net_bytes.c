@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/model.h"
+#include "nn/net.h"
 #include "test_util.h"
 
 extern void *__libc_malloc(size_t size);

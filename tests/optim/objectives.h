@@ -47,7 +47,7 @@ typedef struct probe {
 } probe;
 
 void probe_init(probe *p, objective_value_fn fn, const void *data, size_t n, float lower, float upper);
-/* The nst_objective_fn to hand to the optimisers, with a probe as user data. */
+/* The nst_minimized_fn to hand to the optimisers, with a probe as user data. */
 nst_status probe_objective(const float *x, float *grad, double *value, void *user_data, nst_error *err);
 
 int all_finite(const float *x, size_t n);

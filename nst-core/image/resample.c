@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "color/color.h"
+#include "image/image.h"
 #include "nst/nst.h"
 
 typedef struct axis_taps {

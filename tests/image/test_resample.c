@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "color/color.h"
+#include "image/image.h"
 #include "nst/nst.h"
 #include "test_util.h"
 

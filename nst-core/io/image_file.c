@@ -34,29 +34,14 @@
 #include <png.h>
 
 #include "base/error.h"
+#include "image/image.h"
 #include "io/weight_data.h" /* nst_file_open_regular */
 #include "nst/nst.h"
 
-/* 2^28 px (16384 x 16384) = 3 GiB of float RGB: far beyond what the
- * optimisation can handle, yet small enough that every size product below
- * stays far from overflow. */
-#define NST_IMAGE_MAX_PIXELS ((size_t)1 << 28)
 #define JPEG_SAVE_QUALITY 95
 /* Allowance for what a decoder holds besides its row buffers (zlib's window
  * and state, libjpeg's tables and per-MCU blocks). */
 #define DECODER_STATE_BYTES ((size_t)256 << 10)
-
-static nst_status check_dimensions(const char *what, size_t width, size_t height, nst_error *err)
-{
-    if (width == 0 || height == 0)
-        return nst_error_set(err, NST_ERR_FORMAT, "%s: image has no pixels (%zu x %zu)", what, width, height);
-    size_t pixels;
-    if (!nst_size_mul(width, height, &pixels) || pixels > NST_IMAGE_MAX_PIXELS)
-        return nst_error_set(err, NST_ERR_NOMEM,
-                             "%s: image of %zu x %zu pixels is too large (the limit is %zu pixels)", what,
-                             width, height, NST_IMAGE_MAX_PIXELS);
-    return NST_OK;
-}
 
 /* "2.1 GiB", "300 MiB", or "1.6 MiB" below 100 MiB, where pictures differ by fractions. */
 static void format_bytes(size_t bytes, char *out, size_t size)
@@ -88,52 +73,6 @@ static nst_status check_budget(const char *path, size_t width, size_t height, si
                          "%s: this %zu x %zu picture would need %s to decode (%s of pixels, %s for the decoder), "
                          "more than the %s allowed",
                          path, width, height, need, pixels, decoder, limit);
-}
-
-nst_image *nst_image_new(int width, int height, nst_error *err)
-{
-    if (width <= 0 || height <= 0) {
-        nst_error_set(err, NST_ERR_INVALID, "image size %d x %d is not positive", width, height);
-        return NULL;
-    }
-    if (check_dimensions("new image", (size_t)width, (size_t)height, err) != NST_OK)
-        return NULL;
-    nst_image *image = nst_alloc(sizeof *image, "an image", err);
-    if (!image)
-        return NULL;
-    image->width = width;
-    image->height = height;
-    image->rgb = nst_alloc_zero((size_t)width * (size_t)height * 3, sizeof(float), "image pixels", err);
-    if (!image->rgb) {
-        free(image);
-        return NULL;
-    }
-    return image;
-}
-
-void nst_image_free(nst_image *image)
-{
-    if (!image)
-        return;
-    free(image->rgb);
-    free(image);
-}
-
-static size_t image_floats(const nst_image *image)
-{
-    return (size_t)image->width * (size_t)image->height * 3;
-}
-
-nst_image *nst_image_copy(const nst_image *image, nst_error *err)
-{
-    if (!image || !image->rgb) {
-        nst_error_set(err, NST_ERR_INVALID, "cannot copy a NULL image");
-        return NULL;
-    }
-    nst_image *copy = nst_image_new(image->width, image->height, err);
-    if (copy)
-        memcpy(copy->rgb, image->rgb, image_floats(image) * sizeof(float));
-    return copy;
 }
 
 static unsigned char float_to_byte(float value)
@@ -229,7 +168,7 @@ static nst_image *load_png(FILE *file, const char *path, size_t max_bytes, nst_e
 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
-    if (check_dimensions(path, width, height, err) != NST_OK)
+    if (nst_image_check_dimensions(path, width, height, err) != NST_OK)
         goto fail;
 
     /* The budget is checked before png_read_update_info, which allocates
@@ -414,7 +353,7 @@ static nst_image *load_jpeg(FILE *file, const char *path, size_t max_bytes, nst_
     jpeg_create_decompress(&cinfo);
     jpeg_stdio_src(&cinfo, file);
     jpeg_read_header(&cinfo, TRUE);
-    if (check_dimensions(path, cinfo.image_width, cinfo.image_height, err) != NST_OK)
+    if (nst_image_check_dimensions(path, cinfo.image_width, cinfo.image_height, err) != NST_OK)
         goto fail;
 
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
