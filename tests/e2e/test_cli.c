@@ -352,7 +352,7 @@ static void test_style_names_with_commas(void)
  * saying where.  Needs root for the mount (CI runs as root). */
 static void test_disk_full_keeps_both(void)
 {
-    char small[600], out[600], filler[600], rescue_dir[600], good[4096];
+    char small[600], out[700], filler[700], rescue_dir[600], good[4096];
     make_path(small, "small-disk");
     make_path(rescue_dir, "rescue");
     snprintf(out, sizeof out, "%s/out.png", small);

@@ -1,11 +1,11 @@
-#include "nst-args.h"
+#include "args.h"
 
 #include <stdlib.h>
 
-#include "nst-common.h"
-#include "nst-pixels.h"
+#include "common.h"
+#include "pixels.h"
 
-const char *const nst_args_steering[] = {"content-weight", "style-weight", "tv-weight", "style-scale", NULL};
+const char *const plugin_args_steering[] = {"content-weight", "style-weight", "tv-weight", "style-scale", NULL};
 
 /* A choice's ids are the engine's enum values, and its nicks (the PDB
  * spelling, the same as the command line's) come from the engine's names;
@@ -36,11 +36,11 @@ static const char *colors_nick(int id)
 /* The plug-in's own choices. */
 static const char *output_nick(int id)
 {
-    return id == NST_OUTPUT_REPLACE ? "replace" : "new-layer";
+    return id == PLUGIN_OUTPUT_REPLACE ? "replace" : "new-layer";
 }
 static const char *source_nick(int id)
 {
-    return id == NST_STYLE_SOURCE_FILE ? "file" : "layer";
+    return id == PLUGIN_STYLE_SOURCE_FILE ? "file" : "layer";
 }
 
 static const ChoiceItem model_items[] = {
@@ -67,13 +67,13 @@ static const ChoiceItem colors_items[] = {
     {-1, NULL},
 };
 static const ChoiceItem output_items[] = {
-    {NST_OUTPUT_NEW_LAYER, N_("A new layer above")},
-    {NST_OUTPUT_REPLACE, N_("Replace the layer")},
+    {PLUGIN_OUTPUT_NEW_LAYER, N_("A new layer above")},
+    {PLUGIN_OUTPUT_REPLACE, N_("Replace the layer")},
     {-1, NULL},
 };
 static const ChoiceItem source_items[] = {
-    {NST_STYLE_SOURCE_LAYER, N_("A layer")},
-    {NST_STYLE_SOURCE_FILE, N_("A file")},
+    {PLUGIN_STYLE_SOURCE_LAYER, N_("A layer")},
+    {PLUGIN_STYLE_SOURCE_FILE, N_("A file")},
     {-1, NULL},
 };
 
@@ -85,7 +85,7 @@ static GimpChoice *choice_new(const ChoiceItem *items, ChoiceNick nick)
     return choice;
 }
 
-void nst_args_register(GimpProcedure *procedure)
+void plugin_args_register(GimpProcedure *procedure)
 {
     nst_params d;
     nst_params_init(&d, NST_MODEL_SQUEEZENET11);
@@ -156,18 +156,18 @@ void nst_args_register(GimpProcedure *procedure)
     gimp_procedure_add_choice_argument(
         procedure, "output", _("Res_ult"),
         _("new-layer: add the result as a layer above; replace: change the layer itself"),
-        choice_new(output_items, output_nick), output_nick(NST_OUTPUT_NEW_LAYER), G_PARAM_READWRITE);
+        choice_new(output_items, output_nick), output_nick(PLUGIN_OUTPUT_NEW_LAYER), G_PARAM_READWRITE);
 
     gimp_procedure_add_choice_aux_argument(
         procedure, "style-source", _("Style _from"), _("Take the style from a layer or from a file"),
-        choice_new(source_items, source_nick), source_nick(NST_STYLE_SOURCE_LAYER), G_PARAM_READWRITE);
+        choice_new(source_items, source_nick), source_nick(PLUGIN_STYLE_SOURCE_LAYER), G_PARAM_READWRITE);
     gimp_procedure_add_boolean_aux_argument(
         procedure, "live-preview", _("Li_ve preview"),
         _("Start at once and show the picture on the canvas while it is being made"), TRUE,
         G_PARAM_READWRITE);
 }
 
-void nst_settings_read(NstSettings *settings, GimpProcedureConfig *config, gboolean from_dialog)
+void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, gboolean from_dialog)
 {
     GimpDrawable *style_layer = NULL;
     GFile *style_file = NULL;
@@ -199,7 +199,7 @@ void nst_settings_read(NstSettings *settings, GimpProcedureConfig *config, gbool
     settings->live_preview = live_preview;
 
     if (from_dialog) {
-        if (gimp_procedure_config_get_choice_id(config, "style-source") == NST_STYLE_SOURCE_LAYER)
+        if (gimp_procedure_config_get_choice_id(config, "style-source") == PLUGIN_STYLE_SOURCE_LAYER)
             g_clear_object(&style_file);
         else
             g_clear_object(&style_layer);
@@ -208,20 +208,20 @@ void nst_settings_read(NstSettings *settings, GimpProcedureConfig *config, gbool
     settings->style_file = style_file;
 }
 
-void nst_settings_pick_style_source(GimpProcedureConfig *config)
+void plugin_settings_pick_style_source(GimpProcedureConfig *config)
 {
     GimpDrawable *layer = NULL;
     GFile *file = NULL;
     g_object_get(config, "style-layer", &layer, "style-file", &file, NULL);
     if ((layer == NULL) != (file == NULL))
         g_object_set(config, "style-source",
-                     source_nick(layer != NULL ? NST_STYLE_SOURCE_LAYER : NST_STYLE_SOURCE_FILE),
+                     source_nick(layer != NULL ? PLUGIN_STYLE_SOURCE_LAYER : PLUGIN_STYLE_SOURCE_FILE),
                      NULL);
     g_clear_object(&layer);
     g_clear_object(&file);
 }
 
-static gboolean same_style_source(const NstSettings *a, const NstSettings *b)
+static gboolean same_style_source(const PluginSettings *a, const PluginSettings *b)
 {
     if ((a->style_layer == NULL) != (b->style_layer == NULL) || (a->style_file == NULL) != (b->style_file == NULL))
         return FALSE;
@@ -231,7 +231,7 @@ static gboolean same_style_source(const NstSettings *a, const NstSettings *b)
     return a->style_file == NULL || g_file_equal(a->style_file, b->style_file);
 }
 
-gboolean nst_settings_same_picture(const NstSettings *a, const NstSettings *b)
+gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSettings *b)
 {
     const nst_params *p = &a->params, *q = &b->params;
     return a->kind == b->kind && same_style_source(a, b) && p->iterations == q->iterations &&
@@ -242,20 +242,20 @@ gboolean nst_settings_same_picture(const NstSettings *a, const NstSettings *b)
            p->max_memory == q->max_memory;
 }
 
-void nst_settings_clear(NstSettings *settings)
+void plugin_settings_clear(PluginSettings *settings)
 {
     g_clear_object(&settings->style_layer);
     g_clear_object(&settings->style_file);
 }
 
-void nst_settings_read_steering(GimpProcedureConfig *config, double *content_weight, double *style_weight,
+void plugin_settings_read_steering(GimpProcedureConfig *config, double *content_weight, double *style_weight,
                                 double *tv_weight, double *style_scale)
 {
     g_object_get(config, "content-weight", content_weight, "style-weight", style_weight, "tv-weight",
                  tv_weight, "style-scale", style_scale, NULL);
 }
 
-gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, GError **error)
+gboolean plugin_settings_check(const PluginSettings *settings, GimpDrawable *content, GError **error)
 {
     if (settings->style_layer == NULL && settings->style_file == NULL) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s",
@@ -268,24 +268,24 @@ gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, 
                     _("Two style pictures: set only one of “style-layer” and “style-file”."));
         return FALSE;
     }
-    if (!nst_drawable_check_exists(content, error) ||
-        (settings->style_layer != NULL && !nst_drawable_check_exists(settings->style_layer, error)))
+    if (!plugin_drawable_check_exists(content, error) ||
+        (settings->style_layer != NULL && !plugin_drawable_check_exists(settings->style_layer, error)))
         return FALSE;
     int width = gimp_drawable_get_width(content);
     int height = gimp_drawable_get_height(content);
-    if (width < NST_MIN_LAYER_SIDE || height < NST_MIN_LAYER_SIDE) {
+    if (width < PLUGIN_MIN_LAYER_SIDE || height < PLUGIN_MIN_LAYER_SIDE) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
                     _("The layer “%s” is %d × %d pixels; style transfer needs at least %d pixels on "
                       "each side."),
-                    gimp_item_get_name(GIMP_ITEM(content)), width, height, NST_MIN_LAYER_SIDE);
+                    gimp_item_get_name(GIMP_ITEM(content)), width, height, PLUGIN_MIN_LAYER_SIDE);
         return FALSE;
     }
     if (settings->style_layer != NULL &&
-        (gimp_drawable_get_width(settings->style_layer) < NST_MIN_LAYER_SIDE ||
-         gimp_drawable_get_height(settings->style_layer) < NST_MIN_LAYER_SIDE)) {
+        (gimp_drawable_get_width(settings->style_layer) < PLUGIN_MIN_LAYER_SIDE ||
+         gimp_drawable_get_height(settings->style_layer) < PLUGIN_MIN_LAYER_SIDE)) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
                     _("The style layer “%s” is smaller than %d pixels on a side."),
-                    gimp_item_get_name(GIMP_ITEM(settings->style_layer)), NST_MIN_LAYER_SIDE);
+                    gimp_item_get_name(GIMP_ITEM(settings->style_layer)), PLUGIN_MIN_LAYER_SIDE);
         return FALSE;
     }
     nst_error err = {0};
@@ -299,9 +299,9 @@ gboolean nst_settings_check(const NstSettings *settings, GimpDrawable *content, 
     return TRUE;
 }
 
-gboolean nst_settings_check_output(const NstSettings *settings, GimpDrawable *content, GError **error)
+gboolean plugin_settings_check_output(const PluginSettings *settings, GimpDrawable *content, GError **error)
 {
-    if (settings->output == NST_OUTPUT_REPLACE)
-        return nst_drawable_check_writable(content, error);
-    return nst_drawable_check_exists(content, error);
+    if (settings->output == PLUGIN_OUTPUT_REPLACE)
+        return plugin_drawable_check_writable(content, error);
+    return plugin_drawable_check_exists(content, error);
 }

@@ -1,11 +1,11 @@
-#include "nst-dialog.h"
+#include "dialog.h"
 
 #include <stdarg.h>
 
-#include "nst-common.h"
+#include "common.h"
 #include "nst/nst.h" /* the engine's names of its choices */
 
-struct NstDialog {
+struct UiDialog {
     GtkWidget *window;
     GtkWidget *settings;
     GtkWidget *progress;
@@ -58,7 +58,7 @@ static void scale_entry(GimpProcedureDialog *dialog, const char *property, doubl
         gimp_scale_entry_set_logarithmic(GIMP_SCALE_ENTRY(entry), TRUE);
 }
 
-static GtkWidget *progress_area(NstDialog *nd)
+static GtkWidget *progress_area(UiDialog *nd)
 {
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     gtk_container_set_border_width(GTK_CONTAINER(box), 6);
@@ -79,11 +79,11 @@ static GtkWidget *progress_area(NstDialog *nd)
     return box;
 }
 
-NstDialog *nst_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
+UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
 {
-    gimp_ui_init(NST_PLUG_IN_BINARY);
+    gimp_ui_init(PLUGIN_BINARY);
 
-    NstDialog *nd = g_new0(NstDialog, 1);
+    UiDialog *nd = g_new0(UiDialog, 1);
     nd->window = gimp_procedure_dialog_new(procedure, config, _("Neural Style Transfer"));
     GimpProcedureDialog *dialog = GIMP_PROCEDURE_DIALOG(nd->window);
 
@@ -123,13 +123,13 @@ NstDialog *nst_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
     return nd;
 }
 
-void nst_dialog_set_progress(NstDialog *nd, double fraction, const char *text)
+void ui_dialog_set_progress(UiDialog *nd, double fraction, const char *text)
 {
     gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(nd->progress), CLAMP(fraction, 0.0, 1.0));
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(nd->progress), text);
 }
 
-void nst_dialog_set_message(NstDialog *nd, const char *message, gboolean is_error)
+void ui_dialog_set_message(UiDialog *nd, const char *message, gboolean is_error)
 {
     if (message == NULL) {
         gtk_label_set_text(GTK_LABEL(nd->message), "");
@@ -153,7 +153,7 @@ static void on_response_while_finishing(GtkDialog *window, gint response, gpoint
         handler->cancelled(handler->user_data);
 }
 
-void nst_dialog_set_finishing(NstDialog *nd, void (*cancelled)(gpointer user_data), gpointer user_data)
+void ui_dialog_set_finishing(UiDialog *nd, void (*cancelled)(gpointer user_data), gpointer user_data)
 {
     FinishingHandler *handler = g_new(FinishingHandler, 1);
     handler->cancelled = cancelled;
@@ -166,13 +166,13 @@ void nst_dialog_set_finishing(NstDialog *nd, void (*cancelled)(gpointer user_dat
     g_signal_connect(nd->window, "delete-event", G_CALLBACK(gtk_true), NULL);
 }
 
-gboolean nst_dialog_run(NstDialog *nd)
+gboolean ui_dialog_run(UiDialog *nd)
 {
     gtk_widget_show(nd->window);
     return gimp_procedure_dialog_run(GIMP_PROCEDURE_DIALOG(nd->window));
 }
 
-void nst_dialog_free(NstDialog *nd)
+void ui_dialog_free(UiDialog *nd)
 {
     if (nd == NULL)
         return;

@@ -1,4 +1,4 @@
-#include "nst-session.h"
+#include "session.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nst-args.h"
-#include "nst-common.h"
-#include "nst-dialog.h"
-#include "nst-job.h"
-#include "nst-pixels.h"
+#include "args.h"
+#include "common.h"
+#include "dialog.h"
+#include "job.h"
+#include "pixels.h"
 
 /* At most about two canvas updates a second. */
 #define FRAME_INTERVAL_US 500000
@@ -25,15 +25,15 @@ typedef struct Session {
     GimpDrawable *content;
     GimpProcedureConfig *config;
     gboolean from_dialog;
-    NstDialog *dialog; /* NULL in batch runs */
+    UiDialog *dialog; /* NULL in batch runs */
 
     nst_image *content_pixels; /* of the current job: read again at each start (the user may repaint it) */
     nst_image *style_pixels;   /* a style file's pixels, cached while the file stays the same */
     char *style_key;
     char *style_name;
 
-    NstSettings settings; /* of the current job */
-    NstJob *job;
+    PluginSettings settings; /* of the current job */
+    PluginJob *job;
     gboolean job_stale;         /* settings changed since the job started */
     gboolean restart_when_done; /* the job was cancelled to start a new one */
     guint restart_source;
@@ -52,7 +52,7 @@ static void session_init(Session *s, GimpImage *image, GimpDrawable *content, Gi
     s->content = content;
     s->config = config;
     s->from_dialog = from_dialog;
-    nst_settings_read(&s->settings, config, from_dialog);
+    plugin_settings_read(&s->settings, config, from_dialog);
 }
 
 /* ---- the style picture --------------------------------------------------- */
@@ -83,9 +83,9 @@ static char *style_file_key(GFile *file)
  * less than any run); a style file only when it changed. */
 static nst_image *session_style_copy(Session *s, GError **error)
 {
-    const NstSettings *settings = &s->settings;
+    const PluginSettings *settings = &s->settings;
     if (settings->style_layer != NULL) {
-        nst_image *pixels = nst_drawable_read(settings->style_layer, error);
+        nst_image *pixels = plugin_drawable_read(settings->style_layer, error);
         if (pixels != NULL) {
             g_free(s->style_name);
             s->style_name = g_strdup(gimp_item_get_name(GIMP_ITEM(settings->style_layer)));
@@ -94,7 +94,7 @@ static nst_image *session_style_copy(Session *s, GError **error)
     }
     char *key = style_file_key(settings->style_file);
     if (s->style_pixels == NULL || g_strcmp0(key, s->style_key) != 0) {
-        nst_image *pixels = nst_file_read(settings->style_file, error);
+        nst_image *pixels = plugin_file_read(settings->style_file, error);
         if (pixels == NULL) {
             g_free(key);
             return NULL;
@@ -142,7 +142,7 @@ static gboolean add_preview_edit(Session *s, gpointer data)
 {
     GError **error = data;
     GimpLayer **selected = gimp_image_get_selected_layers(s->image);
-    s->preview = nst_layer_new_above(s->image, s->content, _("Neural style preview"), error);
+    s->preview = plugin_layer_new_above(s->image, s->content, _("Neural style preview"), error);
     if (s->preview != NULL) {
         char *pid = g_strdup_printf("%d", (int)getpid());
         GimpParasite *parasite = gimp_parasite_new(PREVIEW_PARASITE, GIMP_PARASITE_PERSISTENT, strlen(pid) + 1, pid);
@@ -174,7 +174,7 @@ static gboolean session_add_preview(Session *s, GError **error)
         set_image_closed(error); /* unless the edit said why */
         return FALSE;
     }
-    nst_debug("preview layer added");
+    plugin_debug("preview layer added");
     return TRUE;
 }
 
@@ -190,7 +190,7 @@ static void session_remove_preview(Session *s)
         return;
     hidden_edit(s, remove_layer_edit, s->preview);
     s->preview = NULL;
-    nst_debug("preview layer removed");
+    plugin_debug("preview layer removed");
 }
 
 /* Whether the layer is a preview whose plug-in process is gone. */
@@ -232,7 +232,7 @@ static void session_remove_stale_previews(Session *s)
         if (l->data == (gpointer)s->content || l->data == (gpointer)s->settings.style_layer)
             continue; /* the user chose to work on it */
         hidden_edit(s, remove_layer_edit, l->data);
-        nst_debug("stale preview layer removed");
+        plugin_debug("stale preview layer removed");
     }
     g_list_free(stale);
     g_free(layers);
@@ -272,12 +272,12 @@ static char *progress_text(const nst_progress *p)
 static void on_job_progress(const nst_progress *p, gpointer data)
 {
     Session *s = data;
-    nst_debug("progress eval=%d iter=%d/%d content=%g style=%g tv=%g total=%g t=%.2f", p->eval, p->iter,
+    plugin_debug("progress eval=%d iter=%d/%d content=%g style=%g tv=%g total=%g t=%.2f", p->eval, p->iter,
               p->iterations, p->content, p->style, p->tv, p->total, p->seconds);
     gimp_progress_update(progress_fraction(p));
     if (s->dialog != NULL) {
         char *text = progress_text(p);
-        nst_dialog_set_progress(s->dialog, progress_fraction(p), text);
+        ui_dialog_set_progress(s->dialog, progress_fraction(p), text);
         g_free(text);
     }
 }
@@ -290,20 +290,20 @@ static void on_job_frame(const nst_image *frame, const nst_progress *p, gpointer
     if (s->preview != NULL && !gimp_item_is_valid(GIMP_ITEM(s->preview)))
         s->preview = NULL;
     if (s->preview == NULL && !session_add_preview(s, &error)) {
-        nst_debug("no preview: %s", error->message);
-        nst_dialog_set_message(s->dialog, error->message, TRUE);
+        plugin_debug("no preview: %s", error->message);
+        ui_dialog_set_message(s->dialog, error->message, TRUE);
         g_error_free(error);
         return;
     }
     gint64 start = g_get_monotonic_time();
     /* Writing to the preview's buffer records no undo step and leaves the
      * dirty state alone: no need to freeze the undo for it. */
-    if (!nst_layer_show_frame(s->preview, frame, &error)) {
-        nst_debug("preview frame not drawn: %s", error->message);
+    if (!plugin_layer_show_frame(s->preview, frame, &error)) {
+        plugin_debug("preview frame not drawn: %s", error->message);
         g_error_free(error);
         return;
     }
-    nst_debug("preview frame drawn eval=%d iter=%d in %.1f ms", p->eval, p->iter,
+    plugin_debug("preview frame drawn eval=%d iter=%d in %.1f ms", p->eval, p->iter,
               (g_get_monotonic_time() - start) / 1000.0);
 }
 
@@ -321,13 +321,13 @@ static const char *engine_advice(nst_status status)
     return "";
 }
 
-static void on_job_done(NstJob *job, gpointer data)
+static void on_job_done(PluginJob *job, gpointer data)
 {
     Session *s = data;
     const char *message = NULL;
-    nst_status status = nst_job_get_status(job, &message);
+    nst_status status = plugin_job_get_status(job, &message);
     gboolean failed = status != NST_OK && message != NULL && *message != '\0';
-    nst_debug("worker done: %s%s%s", nst_status_name(status), failed ? ": " : "", failed ? message : "");
+    plugin_debug("worker done: %s%s%s", nst_status_name(status), failed ? ": " : "", failed ? message : "");
 
     if (s->restart_when_done) {
         session_restart_now(s);
@@ -335,15 +335,15 @@ static void on_job_done(NstJob *job, gpointer data)
     }
     if (status == NST_OK) {
         nst_image_free(s->result);
-        s->result = nst_job_steal_result(job);
+        s->result = plugin_job_steal_result(job);
         if (s->dialog != NULL)
-            nst_dialog_set_progress(s->dialog, 1.0, _("Finished"));
+            ui_dialog_set_progress(s->dialog, 1.0, _("Finished"));
     } else if (status != NST_ERR_CANCELLED) {
         g_clear_error(&s->job_error);
         s->job_error = g_error_new(GIMP_PLUG_IN_ERROR, 0, _("Style transfer failed: %s%s"), message,
                                    engine_advice(status));
         if (s->dialog != NULL)
-            nst_dialog_set_message(s->dialog, s->job_error->message, TRUE);
+            ui_dialog_set_message(s->dialog, s->job_error->message, TRUE);
     }
 }
 
@@ -360,22 +360,22 @@ static char *pixels_checksum(const nst_image *image)
  * that cannot work (the message is for the user or script author). */
 static gboolean session_start_job(Session *s, GError **error)
 {
-    nst_settings_clear(&s->settings);
-    nst_settings_read(&s->settings, s->config, s->from_dialog);
-    if (!nst_settings_check(&s->settings, s->content, error))
+    plugin_settings_clear(&s->settings);
+    plugin_settings_read(&s->settings, s->config, s->from_dialog);
+    if (!plugin_settings_check(&s->settings, s->content, error))
         return FALSE;
 
     nst_error err = {0};
     /* Read at each start: the user may repaint the layer while the dialog is open. */
     nst_image_free(s->content_pixels);
-    if ((s->content_pixels = nst_drawable_read(s->content, error)) == NULL)
+    if ((s->content_pixels = plugin_drawable_read(s->content, error)) == NULL)
         return FALSE;
     nst_image *style = session_style_copy(s, error);
     if (style == NULL)
         return FALSE;
-    if (nst_debug_enabled()) {
+    if (plugin_debug_enabled()) {
         char *content_sum = pixels_checksum(s->content_pixels), *style_sum = pixels_checksum(style);
-        nst_debug("job pictures: content %s style %s", content_sum, style_sum);
+        plugin_debug("job pictures: content %s style %s", content_sum, style_sum);
         g_free(content_sum);
         g_free(style_sum);
     }
@@ -387,13 +387,13 @@ static gboolean session_start_job(Session *s, GError **error)
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
         return FALSE;
     }
-    NstJobCallbacks callbacks = {on_job_frame, on_job_progress, on_job_done, s};
+    PluginJobCallbacks callbacks = {on_job_frame, on_job_progress, on_job_done, s};
     gboolean previews = s->dialog != NULL && s->settings.live_preview;
     nst_image_free(s->result);
     s->result = NULL;
     g_clear_error(&s->job_error);
     s->job_stale = FALSE;
-    s->job = nst_job_start(s->settings.kind, &s->settings.params, content, style,
+    s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, style,
                            s->content_pixels->width, s->content_pixels->height,
                            previews ? FRAME_INTERVAL_US : 0, &callbacks);
     return TRUE;
@@ -401,23 +401,23 @@ static gboolean session_start_job(Session *s, GError **error)
 
 static void session_restart_now(Session *s)
 {
-    nst_job_free(s->job);
+    plugin_job_free(s->job);
     s->job = NULL;
     s->restart_when_done = FALSE;
     GError *error = NULL;
     if (!session_start_job(s, &error)) {
-        nst_dialog_set_message(s->dialog, error->message, TRUE);
-        nst_dialog_set_progress(s->dialog, 0.0, _("Not started"));
+        ui_dialog_set_message(s->dialog, error->message, TRUE);
+        ui_dialog_set_progress(s->dialog, 0.0, _("Not started"));
         g_clear_error(&s->job_error);
         s->job_error = error;
     } else {
-        nst_dialog_set_message(s->dialog, NULL, FALSE);
+        ui_dialog_set_message(s->dialog, NULL, FALSE);
     }
 }
 
 static gboolean job_running(Session *s)
 {
-    return s->job != NULL && !nst_job_is_done(s->job);
+    return s->job != NULL && !plugin_job_is_done(s->job);
 }
 
 static gboolean restart_timeout(gpointer data)
@@ -427,7 +427,7 @@ static gboolean restart_timeout(gpointer data)
     if (job_running(s)) {
         /* Joining here would freeze the dialog until the engine notices. */
         s->restart_when_done = TRUE;
-        nst_job_cancel(s->job);
+        plugin_job_cancel(s->job);
     } else {
         session_restart_now(s);
     }
@@ -436,10 +436,10 @@ static gboolean restart_timeout(gpointer data)
 
 static gboolean settings_changed(Session *s)
 {
-    NstSettings now;
-    nst_settings_read(&now, s->config, s->from_dialog);
-    gboolean changed = !nst_settings_same_picture(&now, &s->settings);
-    nst_settings_clear(&now);
+    PluginSettings now;
+    plugin_settings_read(&now, s->config, s->from_dialog);
+    gboolean changed = !plugin_settings_same_picture(&now, &s->settings);
+    plugin_settings_clear(&now);
     return changed;
 }
 
@@ -448,11 +448,11 @@ static gboolean settings_changed(Session *s)
 static void session_show_output_problem(Session *s)
 {
     GError *error = NULL;
-    if (!nst_settings_check_output(&s->settings, s->content, &error)) {
-        nst_dialog_set_message(s->dialog, error->message, TRUE);
+    if (!plugin_settings_check_output(&s->settings, s->content, &error)) {
+        ui_dialog_set_message(s->dialog, error->message, TRUE);
         g_error_free(error);
     } else if (s->job_error == NULL) {
-        nst_dialog_set_message(s->dialog, NULL, FALSE);
+        ui_dialog_set_message(s->dialog, NULL, FALSE);
     }
 }
 
@@ -467,13 +467,13 @@ static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
         return;
     }
 
-    gboolean steering = g_strv_contains((const char *const *)nst_args_steering, name);
+    gboolean steering = g_strv_contains((const char *const *)plugin_args_steering, name);
     if (steering && job_running(s) && !s->restart_when_done && !s->job_stale) {
         double content_weight, style_weight, tv_weight, style_scale;
-        nst_settings_read_steering(GIMP_PROCEDURE_CONFIG(config), &content_weight, &style_weight, &tv_weight,
+        plugin_settings_read_steering(GIMP_PROCEDURE_CONFIG(config), &content_weight, &style_weight, &tv_weight,
                                    &style_scale);
-        nst_job_set_weights(s->job, content_weight, style_weight, tv_weight);
-        nst_job_set_style_scale(s->job, style_scale);
+        plugin_job_set_weights(s->job, content_weight, style_weight, tv_weight);
+        plugin_job_set_style_scale(s->job, style_scale);
         /* The running job now makes the picture of these settings. */
         s->settings.params.content_weight = content_weight;
         s->settings.params.style_weight = style_weight;
@@ -483,7 +483,7 @@ static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
     }
     if (strcmp(name, "live-preview") != 0 && s->job != NULL && !s->job_stale && !settings_changed(s))
         return;
-    nst_debug("setting %s changed: the picture will be made again", name);
+    plugin_debug("setting %s changed: the picture will be made again", name);
     s->job_stale = TRUE;
     if (s->restart_source != 0)
         g_source_remove(s->restart_source);
@@ -493,9 +493,9 @@ static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
     g_object_get(config, "live-preview", &live, NULL);
     if (!live) {
         if (job_running(s))
-            nst_job_cancel(s->job);
+            plugin_job_cancel(s->job);
         s->restart_when_done = FALSE;
-        nst_dialog_set_progress(s->dialog, 0.0, _("Live preview is off: press OK to start"));
+        ui_dialog_set_progress(s->dialog, 0.0, _("Live preview is off: press OK to start"));
         return;
     }
     s->restart_source = g_timeout_add(RESTART_DELAY_MS, restart_timeout, s);
@@ -507,10 +507,10 @@ static void session_clear(Session *s)
         g_source_remove(s->restart_source);
     s->restart_source = 0;
     s->restart_when_done = FALSE;
-    nst_job_free(s->job); /* cancels and joins */
+    plugin_job_free(s->job); /* cancels and joins */
     s->job = NULL;
     session_remove_preview(s);
-    nst_settings_clear(&s->settings);
+    plugin_settings_clear(&s->settings);
     nst_image_free(s->content_pixels);
     nst_image_free(s->style_pixels);
     nst_image_free(s->result);
@@ -524,19 +524,19 @@ static void session_clear(Session *s)
 static gboolean session_apply(Session *s, GError **error)
 {
     /* Checked again: the user may have locked or removed the layer meanwhile. */
-    if (!gimp_image_is_valid(s->image) || !nst_settings_check_output(&s->settings, s->content, error)) {
+    if (!gimp_image_is_valid(s->image) || !plugin_settings_check_output(&s->settings, s->content, error)) {
         set_image_closed(error); /* unless the check said why */
         return FALSE;
     }
     gboolean ok;
     gimp_image_undo_group_start(s->image);
-    if (s->settings.output == NST_OUTPUT_REPLACE) {
-        ok = nst_drawable_write_result(s->content, s->content, s->result, error);
+    if (s->settings.output == PLUGIN_OUTPUT_REPLACE) {
+        ok = plugin_drawable_write_result(s->content, s->content, s->result, error);
     } else {
         char *name = g_strdup_printf(_("Style: %s"), s->style_name);
-        GimpLayer *layer = nst_layer_new_above(s->image, s->content, name, error);
+        GimpLayer *layer = plugin_layer_new_above(s->image, s->content, name, error);
         g_free(name);
-        ok = layer != NULL && nst_drawable_write_result(GIMP_DRAWABLE(layer), s->content, s->result, error);
+        ok = layer != NULL && plugin_drawable_write_result(GIMP_DRAWABLE(layer), s->content, s->result, error);
         /* No empty layer is left behind by a write that failed. */
         if (!ok && layer != NULL && gimp_item_is_valid(GIMP_ITEM(layer)))
             gimp_image_remove_layer(s->image, layer);
@@ -548,7 +548,7 @@ static gboolean session_apply(Session *s, GError **error)
 /* Waits for the current job; TRUE when it left a result. */
 static gboolean session_finish_job(Session *s, GError **error)
 {
-    nst_job_wait(s->job);
+    plugin_job_wait(s->job);
     if (s->result != NULL)
         return TRUE;
     if (s->job_error != NULL)
@@ -558,7 +558,7 @@ static gboolean session_finish_job(Session *s, GError **error)
     return FALSE;
 }
 
-GimpPDBStatusType nst_session_run_batch(GimpImage *image, GimpDrawable *content, GimpProcedureConfig *config,
+GimpPDBStatusType plugin_session_run_batch(GimpImage *image, GimpDrawable *content, GimpProcedureConfig *config,
                                         gboolean from_dialog, GError **error)
 {
     Session s;
@@ -567,7 +567,7 @@ GimpPDBStatusType nst_session_run_batch(GimpImage *image, GimpDrawable *content,
     session_remove_stale_previews(&s);
 
     /* What cannot be written is said at once, not after the whole run. */
-    if (!nst_settings_check_output(&s.settings, content, error) || !session_start_job(&s, error))
+    if (!plugin_settings_check_output(&s.settings, content, error) || !session_start_job(&s, error))
         status = GIMP_PDB_CALLING_ERROR;
     else if (!session_finish_job(&s, error) || !session_apply(&s, error))
         status = GIMP_PDB_EXECUTION_ERROR;
@@ -581,35 +581,35 @@ static void on_cancel_while_finishing(gpointer data)
     Session *s = data;
     if (s->job != NULL) {
         s->user_cancelled = TRUE;
-        nst_job_cancel(s->job);
+        plugin_job_cancel(s->job);
     }
 }
 
-GimpPDBStatusType nst_session_run_interactive(GimpProcedure *procedure, GimpImage *image,
+GimpPDBStatusType plugin_session_run_interactive(GimpProcedure *procedure, GimpImage *image,
                                               GimpDrawable *content, GimpProcedureConfig *config,
                                               GError **error)
 {
     Session s;
     session_init(&s, image, content, config, TRUE);
     session_remove_stale_previews(&s);
-    nst_settings_pick_style_source(config);
-    s.dialog = nst_dialog_new(procedure, config);
+    plugin_settings_pick_style_source(config);
+    s.dialog = ui_dialog_new(procedure, config);
 
     gboolean live;
     g_object_get(config, "live-preview", &live, NULL);
     GError *start_error = NULL;
     if (live && !session_start_job(&s, &start_error)) {
-        nst_dialog_set_message(s.dialog, start_error->message, TRUE);
+        ui_dialog_set_message(s.dialog, start_error->message, TRUE);
         g_error_free(start_error);
         s.job_stale = TRUE;
     } else {
         if (!live)
-            nst_dialog_set_progress(s.dialog, 0.0, _("Live preview is off: press OK to start"));
+            ui_dialog_set_progress(s.dialog, 0.0, _("Live preview is off: press OK to start"));
         session_show_output_problem(&s);
     }
     gulong handler = g_signal_connect(config, "notify", G_CALLBACK(on_config_notify), &s);
 
-    gboolean ok = nst_dialog_run(s.dialog);
+    gboolean ok = ui_dialog_run(s.dialog);
     g_signal_handler_disconnect(config, handler);
 
     GimpPDBStatusType status = GIMP_PDB_CANCEL;
@@ -620,7 +620,7 @@ GimpPDBStatusType nst_session_run_interactive(GimpProcedure *procedure, GimpImag
                 g_source_remove(s.restart_source);
             s.restart_source = 0;
             s.restart_when_done = FALSE;
-            nst_job_free(s.job);
+            plugin_job_free(s.job);
             s.job = NULL;
             if (!session_start_job(&s, error)) {
                 status = GIMP_PDB_CALLING_ERROR;
@@ -630,7 +630,7 @@ GimpPDBStatusType nst_session_run_interactive(GimpProcedure *procedure, GimpImag
     }
     if (ok) {
         /* The dialog stays up with its progress bar; Cancel still works. */
-        nst_dialog_set_finishing(s.dialog, on_cancel_while_finishing, &s);
+        ui_dialog_set_finishing(s.dialog, on_cancel_while_finishing, &s);
         status = GIMP_PDB_EXECUTION_ERROR;
         if (session_finish_job(&s, error)) {
             session_remove_preview(&s);
@@ -643,7 +643,7 @@ GimpPDBStatusType nst_session_run_interactive(GimpProcedure *procedure, GimpImag
     }
     gimp_progress_end();
     session_clear(&s);
-    nst_dialog_free(s.dialog);
+    ui_dialog_free(s.dialog);
     gimp_displays_flush();
     return status;
 }

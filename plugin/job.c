@@ -1,10 +1,10 @@
-#include "nst-job.h"
+#include "job.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-struct NstJob {
+struct PluginJob {
     GMutex lock;
     GThread *thread;
 
@@ -15,7 +15,7 @@ struct NstJob {
     int output_width;
     int output_height;
     gint64 frame_interval_us;
-    NstJobCallbacks callbacks;
+    PluginJobCallbacks callbacks;
 
     /* Shared, under lock. */
     nst_params params; /* steering fields follow the latest request */
@@ -37,7 +37,7 @@ struct NstJob {
     gboolean detached;
 };
 
-gboolean nst_debug_enabled(void)
+gboolean plugin_debug_enabled(void)
 {
     static int enabled = -1;
     if (enabled < 0) {
@@ -47,9 +47,9 @@ gboolean nst_debug_enabled(void)
     return enabled;
 }
 
-void nst_debug(const char *format, ...)
+void plugin_debug(const char *format, ...)
 {
-    if (!nst_debug_enabled())
+    if (!plugin_debug_enabled())
         return;
     va_list args;
     va_start(args, format);
@@ -76,7 +76,7 @@ static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
     if (model_cache[kind] == NULL) {
         gint64 start = g_get_monotonic_time();
         model_cache[kind] = nst_model_load(kind, NULL, err);
-        nst_debug("model %s loaded in %.2f s: %s", nst_model_kind_name(kind),
+        plugin_debug("model %s loaded in %.2f s: %s", nst_model_kind_name(kind),
                   (g_get_monotonic_time() - start) / 1e6, model_cache[kind] ? "ok" : err->message);
     }
     nst_model *model = model_cache[kind];
@@ -84,7 +84,7 @@ static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
     return model;
 }
 
-void nst_job_free_model_cache(void)
+void plugin_job_free_model_cache(void)
 {
     g_mutex_lock(&model_cache_lock);
     for (size_t i = 0; i < G_N_ELEMENTS(model_cache); i++) {
@@ -98,7 +98,7 @@ void nst_job_free_model_cache(void)
 
 static gboolean job_idle(gpointer data);
 
-static void schedule_idle_locked(NstJob *job)
+static void schedule_idle_locked(PluginJob *job)
 {
     if (job->idle_id == 0)
         job->idle_id = g_idle_add(job_idle, job);
@@ -106,7 +106,7 @@ static void schedule_idle_locked(NstJob *job)
 
 static void on_progress(const nst_progress *progress, void *user_data)
 {
-    NstJob *job = user_data;
+    PluginJob *job = user_data;
     g_mutex_lock(&job->lock);
     job->progress = *progress;
     job->progress_pending = TRUE;
@@ -116,7 +116,7 @@ static void on_progress(const nst_progress *progress, void *user_data)
 
 static void on_preview(const nst_image *image, const nst_progress *progress, void *user_data)
 {
-    NstJob *job = user_data;
+    PluginJob *job = user_data;
     gint64 now = g_get_monotonic_time();
 
     g_mutex_lock(&job->lock);
@@ -129,7 +129,7 @@ static void on_preview(const nst_image *image, const nst_progress *progress, voi
     nst_error err = {0};
     nst_image *frame = nst_image_resize(image, job->output_width, job->output_height, &err);
     if (frame == NULL) {
-        nst_debug("preview resize failed: %s", err.message);
+        plugin_debug("preview resize failed: %s", err.message);
         return;
     }
     g_mutex_lock(&job->lock);
@@ -142,7 +142,7 @@ static void on_preview(const nst_image *image, const nst_progress *progress, voi
     nst_image_free(old);
 }
 
-static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **result, nst_error *err)
+static nst_status run_transfer(PluginJob *job, const nst_model *model, nst_image **result, nst_error *err)
 {
     nst_params params;
     g_mutex_lock(&job->lock);
@@ -165,9 +165,9 @@ static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **
     /* The run plans again itself; this copy is only for the test log. */
     nst_plan plan;
     nst_error plan_err = {0};
-    if (nst_debug_enabled() && nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
+    if (plugin_debug_enabled() && nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
         int last = plan.stages - 1;
-        nst_debug("plan: stages=%d final=%dx%d tiled=%d window=%d overlap=%d final_iterations=%d bytes=%zu "
+        plugin_debug("plan: stages=%d final=%dx%d tiled=%d window=%d overlap=%d final_iterations=%d bytes=%zu "
                   "budget=%zu",
                   plan.stages, plan.stage_width[last], plan.stage_height[last], plan.stage_tiled[last],
                   plan.tile_width, plan.tile_margin, plan.stage_iterations[last], plan.bytes, plan.budget);
@@ -197,7 +197,7 @@ static nst_status run_transfer(NstJob *job, const nst_model *model, nst_image **
 
 static gpointer job_worker(gpointer data)
 {
-    NstJob *job = data;
+    PluginJob *job = data;
     nst_error err = {0};
     nst_image *result = NULL;
     nst_status status;
@@ -233,7 +233,7 @@ static gpointer job_worker(gpointer data)
 
 static gboolean job_idle(gpointer data)
 {
-    NstJob *job = data;
+    PluginJob *job = data;
 
     g_mutex_lock(&job->lock);
     job->idle_id = 0;
@@ -265,11 +265,11 @@ static gboolean job_idle(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-NstJob *nst_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
+PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
                       nst_image *style, int output_width, int output_height,
-                      gint64 frame_interval_us, const NstJobCallbacks *callbacks)
+                      gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
 {
-    NstJob *job = g_new0(NstJob, 1);
+    PluginJob *job = g_new0(PluginJob, 1);
     g_mutex_init(&job->lock);
     job->kind = kind;
     job->params = *params;
@@ -280,7 +280,7 @@ NstJob *nst_job_start(nst_model_kind kind, const nst_params *params, nst_image *
     job->frame_interval_us = frame_interval_us;
     job->callbacks = *callbacks;
     job->status = NST_OK;
-    nst_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
+    plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
               nst_model_kind_name(kind), params->iterations, params->size,
               (unsigned long long)params->seed, params->content_weight, params->style_weight,
               params->tv_weight);
@@ -288,18 +288,18 @@ NstJob *nst_job_start(nst_model_kind kind, const nst_params *params, nst_image *
     return job;
 }
 
-void nst_job_cancel(NstJob *job)
+void plugin_job_cancel(PluginJob *job)
 {
     g_mutex_lock(&job->lock);
     if (!job->cancel_requested)
-        nst_debug("worker cancel requested");
+        plugin_debug("worker cancel requested");
     job->cancel_requested = TRUE;
     if (job->transfer != NULL)
         nst_transfer_cancel(job->transfer);
     g_mutex_unlock(&job->lock);
 }
 
-void nst_job_set_weights(NstJob *job, double content_weight, double style_weight, double tv_weight)
+void plugin_job_set_weights(PluginJob *job, double content_weight, double style_weight, double tv_weight)
 {
     g_mutex_lock(&job->lock);
     job->params.content_weight = content_weight;
@@ -308,52 +308,52 @@ void nst_job_set_weights(NstJob *job, double content_weight, double style_weight
     if (job->transfer != NULL)
         nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight, NULL);
     g_mutex_unlock(&job->lock);
-    nst_debug("steer: weights content=%g style=%g tv=%g", content_weight, style_weight, tv_weight);
+    plugin_debug("steer: weights content=%g style=%g tv=%g", content_weight, style_weight, tv_weight);
 }
 
-void nst_job_set_style_scale(NstJob *job, double style_scale)
+void plugin_job_set_style_scale(PluginJob *job, double style_scale)
 {
     g_mutex_lock(&job->lock);
     job->params.style_scale = style_scale;
     if (job->transfer != NULL)
         nst_transfer_set_style_scale(job->transfer, style_scale, NULL);
     g_mutex_unlock(&job->lock);
-    nst_debug("steer: style-scale=%g", style_scale);
+    plugin_debug("steer: style-scale=%g", style_scale);
 }
 
-gboolean nst_job_is_done(NstJob *job)
+gboolean plugin_job_is_done(PluginJob *job)
 {
     return job->done_delivered;
 }
 
-void nst_job_wait(NstJob *job)
+void plugin_job_wait(PluginJob *job)
 {
     while (!job->done_delivered)
         g_main_context_iteration(NULL, TRUE);
 }
 
-nst_status nst_job_get_status(NstJob *job, const char **message)
+nst_status plugin_job_get_status(PluginJob *job, const char **message)
 {
     if (message != NULL)
         *message = job->error.message;
     return job->status;
 }
 
-nst_image *nst_job_steal_result(NstJob *job)
+nst_image *plugin_job_steal_result(PluginJob *job)
 {
     nst_image *result = job->result;
     job->result = NULL;
     return result;
 }
 
-void nst_job_free(NstJob *job)
+void plugin_job_free(PluginJob *job)
 {
     if (job == NULL)
         return;
     job->detached = TRUE;
     if (!job->done_delivered)
-        nst_job_cancel(job);
-    nst_job_wait(job);
+        plugin_job_cancel(job);
+    plugin_job_wait(job);
     g_mutex_lock(&job->lock);
     if (job->idle_id != 0) {
         g_source_remove(job->idle_id);

@@ -1,33 +1,33 @@
 /* gimp-neural-style: the GIMP 3 plug-in "Filters > Artistic > Neural Style
  * Transfer…".  Registration and the run() entry point; the work is done in
- * nst-session.c (main thread) and nst-job.c (worker thread). */
+ * session.c (main thread) and job.c (worker thread). */
 #include <libgimp/gimp.h>
 
-#include "nst-args.h"
-#include "nst-common.h"
-#include "nst-job.h"
-#include "nst-session.h"
+#include "args.h"
+#include "common.h"
+#include "job.h"
+#include "session.h"
 
 typedef struct _NstPlugIn {
     GimpPlugIn parent_instance;
-} NstPlugIn;
+} NeuralStylePlugIn;
 
 typedef struct _NstPlugInClass {
     GimpPlugInClass parent_class;
-} NstPlugInClass;
+} NeuralStylePlugInClass;
 
-#define NST_TYPE_PLUG_IN (nst_plug_in_get_type())
-GType nst_plug_in_get_type(void) G_GNUC_CONST;
+#define NEURAL_STYLE_TYPE_PLUG_IN (neural_style_plug_in_get_type())
+GType neural_style_plug_in_get_type(void) G_GNUC_CONST;
 
-G_DEFINE_TYPE(NstPlugIn, nst_plug_in, GIMP_TYPE_PLUG_IN)
+G_DEFINE_TYPE(NeuralStylePlugIn, neural_style_plug_in, GIMP_TYPE_PLUG_IN)
 
-static GList *nst_plug_in_query_procedures(GimpPlugIn *plug_in)
+static GList *neural_style_plug_in_query_procedures(GimpPlugIn *plug_in)
 {
     (void)plug_in;
-    return g_list_append(NULL, g_strdup(NST_PLUG_IN_PROC));
+    return g_list_append(NULL, g_strdup(PLUGIN_PROC));
 }
 
-static gboolean nst_plug_in_set_i18n(GimpPlugIn *plug_in, const gchar *procedure_name, gchar **gettext_domain,
+static gboolean neural_style_plug_in_set_i18n(GimpPlugIn *plug_in, const gchar *procedure_name, gchar **gettext_domain,
                                      gchar **catalog_dir)
 {
     (void)plug_in;
@@ -38,7 +38,7 @@ static gboolean nst_plug_in_set_i18n(GimpPlugIn *plug_in, const gchar *procedure
     return TRUE;
 }
 
-static GimpValueArray *nst_plug_in_run(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
+static GimpValueArray *neural_style_plug_in_run(GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
                                        GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
 {
     (void)data;
@@ -48,7 +48,7 @@ static GimpValueArray *nst_plug_in_run(GimpProcedure *procedure, GimpRunMode run
     gegl_init(NULL, NULL);
     if (gimp_core_object_array_get_length((GObject **)drawables) != 1) {
         g_set_error(&error, GIMP_PLUG_IN_ERROR, 0, _("Procedure “%s” works on exactly one layer."),
-                    NST_PLUG_IN_PROC);
+                    PLUGIN_PROC);
         return gimp_procedure_new_return_values(procedure, GIMP_PDB_CALLING_ERROR, error);
     }
     GimpDrawable *content = drawables[0];
@@ -60,28 +60,28 @@ static GimpValueArray *nst_plug_in_run(GimpProcedure *procedure, GimpRunMode run
 
     switch (run_mode) {
     case GIMP_RUN_INTERACTIVE:
-        status = nst_session_run_interactive(procedure, image, content, config, &error);
+        status = plugin_session_run_interactive(procedure, image, content, config, &error);
         break;
     case GIMP_RUN_WITH_LAST_VALS:
-        status = nst_session_run_batch(image, content, config, TRUE, &error);
+        status = plugin_session_run_batch(image, content, config, TRUE, &error);
         break;
     default:
-        status = nst_session_run_batch(image, content, config, FALSE, &error);
+        status = plugin_session_run_batch(image, content, config, FALSE, &error);
         break;
     }
     if (status == GIMP_PDB_SUCCESS && run_mode != GIMP_RUN_NONINTERACTIVE)
         gimp_displays_flush();
-    nst_job_free_model_cache();
+    plugin_job_free_model_cache();
     return gimp_procedure_new_return_values(procedure, status, status == GIMP_PDB_SUCCESS ? NULL : error);
 }
 
-static GimpProcedure *nst_plug_in_create_procedure(GimpPlugIn *plug_in, const gchar *name)
+static GimpProcedure *neural_style_plug_in_create_procedure(GimpPlugIn *plug_in, const gchar *name)
 {
-    if (g_strcmp0(name, NST_PLUG_IN_PROC) != 0)
+    if (g_strcmp0(name, PLUGIN_PROC) != 0)
         return NULL;
 
     GimpProcedure *procedure =
-        gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, nst_plug_in_run, NULL, NULL);
+        gimp_image_procedure_new(plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, neural_style_plug_in_run, NULL, NULL);
     gimp_procedure_set_image_types(procedure, "RGB*, GRAY*");
     gimp_procedure_set_sensitivity_mask(procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
     gimp_procedure_set_menu_label(procedure, _("Neural Style _Transfer…"));
@@ -98,21 +98,21 @@ static GimpProcedure *nst_plug_in_create_procedure(GimpPlugIn *plug_in, const gc
         name);
     gimp_procedure_set_attribution(procedure, "gimp-neural-style authors", "gimp-neural-style authors",
                                    "2026");
-    nst_args_register(procedure);
+    plugin_args_register(procedure);
     return procedure;
 }
 
-static void nst_plug_in_class_init(NstPlugInClass *klass)
+static void neural_style_plug_in_class_init(NeuralStylePlugInClass *klass)
 {
     GimpPlugInClass *plug_in_class = GIMP_PLUG_IN_CLASS(klass);
-    plug_in_class->query_procedures = nst_plug_in_query_procedures;
-    plug_in_class->create_procedure = nst_plug_in_create_procedure;
-    plug_in_class->set_i18n = nst_plug_in_set_i18n;
+    plug_in_class->query_procedures = neural_style_plug_in_query_procedures;
+    plug_in_class->create_procedure = neural_style_plug_in_create_procedure;
+    plug_in_class->set_i18n = neural_style_plug_in_set_i18n;
 }
 
-static void nst_plug_in_init(NstPlugIn *plug_in)
+static void neural_style_plug_in_init(NeuralStylePlugIn *plug_in)
 {
     (void)plug_in;
 }
 
-GIMP_MAIN(NST_TYPE_PLUG_IN)
+GIMP_MAIN(NEURAL_STYLE_TYPE_PLUG_IN)

@@ -1,6 +1,6 @@
-#include "nst-pixels.h"
+#include "pixels.h"
 
-#include "nst-common.h"
+#include "common.h"
 
 /* Pixels in the drawable's own colour space: the engine sees the same
  * non-linear values GIMP shows, and writing back is exact. */
@@ -25,7 +25,7 @@ static float *alloc_floats(int width, int height, int channels, GError **error)
     return data;
 }
 
-gboolean nst_drawable_check_exists(GimpDrawable *drawable, GError **error)
+gboolean plugin_drawable_check_exists(GimpDrawable *drawable, GError **error)
 {
     if (drawable != NULL && gimp_item_is_valid(GIMP_ITEM(drawable)))
         return TRUE;
@@ -35,9 +35,9 @@ gboolean nst_drawable_check_exists(GimpDrawable *drawable, GError **error)
     return FALSE;
 }
 
-gboolean nst_drawable_check_writable(GimpDrawable *drawable, GError **error)
+gboolean plugin_drawable_check_writable(GimpDrawable *drawable, GError **error)
 {
-    if (!nst_drawable_check_exists(drawable, error))
+    if (!plugin_drawable_check_exists(drawable, error))
         return FALSE;
     const char *name = gimp_item_get_name(GIMP_ITEM(drawable));
     if (gimp_item_is_group(GIMP_ITEM(drawable))) {
@@ -62,7 +62,7 @@ gboolean nst_drawable_check_writable(GimpDrawable *drawable, GError **error)
  * removed meanwhile. */
 static GeglBuffer *drawable_buffer(GimpDrawable *drawable, gboolean shadow, GError **error)
 {
-    if (!nst_drawable_check_exists(drawable, error))
+    if (!plugin_drawable_check_exists(drawable, error))
         return NULL;
     GeglBuffer *buffer = shadow ? gimp_drawable_get_shadow_buffer(drawable) : gimp_drawable_get_buffer(drawable);
     if (buffer == NULL)
@@ -88,7 +88,7 @@ static float *drawable_rgba(GimpDrawable *drawable, GError **error)
     return rgba;
 }
 
-nst_image *nst_drawable_read(GimpDrawable *drawable, GError **error)
+nst_image *plugin_drawable_read(GimpDrawable *drawable, GError **error)
 {
     float *rgba = drawable_rgba(drawable, error);
     if (rgba == NULL)
@@ -117,7 +117,7 @@ nst_image *nst_drawable_read(GimpDrawable *drawable, GError **error)
     return image;
 }
 
-nst_image *nst_file_read(GFile *file, GError **error)
+nst_image *plugin_file_read(GFile *file, GError **error)
 {
     GimpImage *loaded = gimp_file_load(GIMP_RUN_NONINTERACTIVE, file);
     if (loaded == NULL) {
@@ -133,14 +133,14 @@ nst_image *nst_file_read(GFile *file, GError **error)
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot merge the layers of the style picture “%s”: %s"),
                     gimp_file_get_utf8_name(file), gimp_pdb_get_last_error(gimp_get_pdb()));
     else
-        image = nst_drawable_read(GIMP_DRAWABLE(merged), error);
+        image = plugin_drawable_read(GIMP_DRAWABLE(merged), error);
     gimp_image_delete(loaded);
     return image;
 }
 
-GimpLayer *nst_layer_new_above(GimpImage *image, GimpDrawable *content, const char *name, GError **error)
+GimpLayer *plugin_layer_new_above(GimpImage *image, GimpDrawable *content, const char *name, GError **error)
 {
-    if (!nst_drawable_check_exists(content, error))
+    if (!plugin_drawable_check_exists(content, error))
         return NULL;
     int width = gimp_drawable_get_width(content);
     int height = gimp_drawable_get_height(content);
@@ -171,10 +171,10 @@ GimpLayer *nst_layer_new_above(GimpImage *image, GimpDrawable *content, const ch
     return layer;
 }
 
-gboolean nst_layer_show_frame(GimpLayer *layer, const nst_image *frame, GError **error)
+gboolean plugin_layer_show_frame(GimpLayer *layer, const nst_image *frame, GError **error)
 {
     GimpDrawable *drawable = GIMP_DRAWABLE(layer);
-    if (!nst_drawable_check_exists(drawable, error))
+    if (!plugin_drawable_check_exists(drawable, error))
         return FALSE;
     if (frame->width != gimp_drawable_get_width(drawable) || frame->height != gimp_drawable_get_height(drawable))
         return TRUE; /* the content was resized meanwhile: the next run makes frames of the new size */
@@ -191,10 +191,10 @@ gboolean nst_layer_show_frame(GimpLayer *layer, const nst_image *frame, GError *
     return TRUE;
 }
 
-gboolean nst_drawable_write_result(GimpDrawable *target, GimpDrawable *alpha_source, const nst_image *rgb,
+gboolean plugin_drawable_write_result(GimpDrawable *target, GimpDrawable *alpha_source, const nst_image *rgb,
                                    GError **error)
 {
-    if (!nst_drawable_check_exists(target, error) || !nst_drawable_check_exists(alpha_source, error))
+    if (!plugin_drawable_check_exists(target, error) || !plugin_drawable_check_exists(alpha_source, error))
         return FALSE;
     int width = gimp_drawable_get_width(target);
     int height = gimp_drawable_get_height(target);
