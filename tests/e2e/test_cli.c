@@ -362,7 +362,7 @@ static void test_disk_full_keeps_both(void)
         return;
     }
     CHECK(mkdir(small, 0755) == 0 && mkdir(rescue_dir, 0755) == 0, "mkdir");
-    char command[1400];
+    char command[2200];
     snprintf(command, sizeof command, "mount -t tmpfs -o size=96k nst-test '%s'", small);
     CHECK(system(command) == 0, "cannot mount a tmpfs on %s", small);
     snprintf(good, sizeof good, "a good picture the user made yesterday");
