@@ -268,7 +268,7 @@ def main():
     ap.add_argument("--photos", default="astronaut,chelsea,coffee", help="comma-separated skimage names or paths")
     ap.add_argument("--styles", default=DEFAULT_STYLES, help="folder of paintings (*.jpg) (../shared/styles)")
     ap.add_argument("--paintings", help="comma-separated file stems: only these paintings")
-    ap.add_argument("--build", default="build", help="meson build folder with nst-core/cli/nst")
+    ap.add_argument("--build", default="build", help="meson build folder with cli/nst")
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "gallery-quality"), help="folder for runs and sheet")
     ap.add_argument("--sheet", default="contact_sheet.png", help="contact sheet file name inside --out")
     ap.add_argument("--nst-args", default="", help="extra engine flags for every run, one string")
@@ -278,7 +278,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="exit 1 if a pair misses a target")
     args = ap.parse_args()
 
-    nst = os.path.join(args.build, "nst-core", "cli", "nst")
+    nst = os.path.join(args.build, "cli", "nst")
     if not os.access(nst, os.X_OK):
         sys.exit(f"gallery_quality: {nst} is missing; build first (ninja -C {args.build})")
     photos = [resolve_photo(p) for p in args.photos.split(",") if p]
