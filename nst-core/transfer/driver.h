@@ -1,119 +1,96 @@
-/* Internal to the driver: the transfer object shared by transfer.c (setup,
- * callbacks, steering, one whole stage), pyramid.c (stages), tiles.c (a stage
- * on overlapping tiles) and memory.c (the estimate and the plan). */
+/* Internal to the driver: the services one evaluation needs (evaluate and
+ * report, previews, steering, the objective and its style targets, the
+ * optimiser, cancel).  They work on an explicit run and stage, and call
+ * nothing above them: transfer.c starts a run, pyramid.c makes the stages,
+ * tiles.c runs a stage on tiles, memory.c sizes the style pictures. */
 #ifndef NST_TRANSFER_DRIVER_H
 #define NST_TRANSFER_DRIVER_H
 
-#include <pthread.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <time.h>
 
 #include "loss/objective.h"
 #include "nst/nst.h"
-
-/* Values other threads may change while the driver runs. */
-typedef struct steering {
-    pthread_mutex_t lock;
-    double content_weight, style_weight, tv_weight, style_scale;
-    atomic_int generation; /* bumped on every change */
-} steering;
+#include "transfer/transfer.h"
 
 /* Reflect padding inside and a reflected border around the picture keep the
  * edges as stylised as the middle (zero padding leaves a frame). */
 #define NST_DRIVER_BORDER 16
-/* Longest side of the first pyramid stage when params.min_scale_size is 0. */
-#define NST_DEFAULT_MIN_SCALE 192
-/* Optimiser iterations a tile gets per visit; L-BFGS restarts on each visit. */
-#define NST_TILE_ITERATIONS 4
-/* History of the per-visit L-BFGS: a visit is short, more would be unused. */
-#define NST_TILE_LBFGS_HISTORY 8
 
-struct nst_transfer {
-    const nst_model *model;
-    nst_params params;
-    nst_image *content;
-    nst_image *styles[NST_MAX_STYLES];
-    double blend[NST_MAX_STYLES];
-    int n_styles;
-
-    nst_progress_fn progress_fn;
-    void *progress_data;
-    nst_preview_fn preview_fn;
-    void *preview_data;
-    int preview_every;
-
-    atomic_int cancel;
-    steering steer;
-
-    /* State of one run. */
-    nst_plan plan;
-    nst_objective *objective;
-    nst_image *stage_content; /* the content at the stage size, true colours */
-    nst_image *stage_colors;  /* what the net sees: grey in luminance mode, else stage_content */
-    nst_image *frame;         /* scratch for previews and the result, stage size */
-    int width, height;        /* the stage's picture */
-    int stage;
-    int iter_base;            /* iterations of the stages before this one */
-    int tile, tiles;
-    double content_factor;    /* the stage's multiplier of alpha */
-    double style_scale;       /* style scale the targets were made with */
-    int seen_generation;
-    int eval, iter;           /* iter counts over all stages */
+/* One nst_transfer_run.  Every field is written by driver.c only. */
+typedef struct nst_run {
+    const nst_transfer *transfer; /* the configuration, read only */
+    steering *steer;              /* the transfer's: set by other threads */
+    atomic_int *cancel;           /* the transfer's: set by other threads */
+    const nst_plan *plan;
+    int eval, iter;               /* iter counts over all stages */
+    int seen_generation;          /* of the steering, last applied */
     struct timespec start;
-};
+} nst_run;
 
-/* ---- transfer.c ---- */
+/* One stage of the pyramid.  pyramid.c fills its size, place and pictures,
+ * tiles.c its tile, driver.c its objective and the style scale. */
+typedef struct nst_stage {
+    int index;                /* in the plan */
+    int width, height;        /* the stage's picture */
+    int iter_base;            /* iterations of the stages before this one */
+    double content_factor;    /* the stage's multiplier of alpha */
+    int tile, tiles;          /* the tile being run and their count; 0 when whole */
+    nst_objective *objective; /* at the stage's or the tile window's size */
+    double style_scale;       /* style scale the targets were made with */
+    nst_image *content;       /* the content at the stage size, true colours */
+    nst_image *colors;        /* what the net sees: grey in luminance mode, else content */
+    nst_image *frame;         /* scratch for previews and the result, stage size */
+} nst_stage;
+
+/* Starts a run of t with its plan (which must outlive the run): counters at
+ * zero, the clock started. */
+void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan);
+
 /* Size of a style picture (width x height) given to the net at a stage whose
  * longest side is `longest`: scaled to longest x style_scale, but never so
  * small that the net cannot see it (SqueezeNet needs about 25 px to reach
  * fire5, VGG 16 px to reach relu5_1), so every scale the limits accept runs. */
 void nst_driver_style_size(int width, int height, int longest, double style_scale, int *out_width,
                            int *out_height);
-/* The function the optimisers minimise: one evaluation, reported. */
-nst_status nst_driver_evaluate(const float *x, float *grad, double *value, void *user_data, nst_error *err);
-/* Renders x (planar, size w x h) and hands it to the preview callback. */
-void nst_driver_preview(nst_transfer *t, const float *x, double value);
+/* One evaluation of the stage's objective at x, reported to the progress
+ * callback. */
+nst_status nst_driver_evaluate(nst_run *run, const nst_stage *st, const float *x, float *grad, double *value,
+                               nst_error *err);
+/* The picture the user gets from the planar x at the stage size: true
+ * colours restored in luminance mode. */
+nst_status nst_driver_render(const nst_run *run, const nst_stage *st, const float *x, nst_image *out,
+                             nst_error *err);
+/* Renders x into the stage's frame and hands it to the preview callback. */
+void nst_driver_preview(const nst_run *run, const nst_stage *st, const float *x, double value);
+/* True when a preview is due after global iteration `iter`. */
+int nst_driver_preview_due(const nst_run *run, int previous_iter, int iter);
+int nst_driver_cancelled(const nst_run *run, nst_status *status, nst_error *err);
 /* Steering made since the last look; returns 1 when the objective changed.
  * `style_piece` is the largest side a style picture may be given to the net
  * in one piece (the tile window when tiled). */
-int nst_driver_apply_steering(nst_transfer *t, int style_piece, nst_status *status, nst_error *err);
-/* Objective at w x h with the stage's weights; style targets made from the
- * style pictures at the stage's scale, cut in pieces of at most style_piece px. */
-nst_status nst_driver_new_objective(nst_transfer *t, int height, int width, int style_piece, nst_error *err);
-nst_status nst_driver_set_style_targets(nst_transfer *t, double style_scale, int style_piece, nst_error *err);
-/* One optimiser on n floats, the kind params choose. */
+int nst_driver_apply_steering(nst_run *run, nst_stage *st, int style_piece, nst_status *status, nst_error *err);
+/* The stage's objective at w x h with the current weights; style targets
+ * made from the style pictures at the current scale, cut in pieces of at
+ * most style_piece px.  Replaces the stage's objective; _free drops it. */
+nst_status nst_driver_new_objective(nst_run *run, nst_stage *st, int height, int width, int style_piece,
+                                    nst_error *err);
+void nst_driver_free_objective(nst_stage *st);
+
+/* One optimiser on n floats, the kind the params choose, minimising the
+ * stage's objective and reporting to the run. */
 typedef struct nst_driver_optimizer {
     struct nst_lbfgs *lbfgs;
     struct nst_adam *adam;
+    nst_run *run;
+    const nst_stage *stage;
 } nst_driver_optimizer;
-nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, const nst_params *p, size_t n, int history,
-                                     nst_error *err);
-nst_status nst_driver_optimizer_step(nst_driver_optimizer *o, float *x, nst_transfer *t, int *converged,
-                                     nst_error *err);
+nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, nst_run *run, const nst_stage *st, size_t n,
+                                     int history, nst_error *err);
+/* One step, global iteration `iter` of the run (what progress reports). */
+nst_status nst_driver_optimizer_step(nst_driver_optimizer *o, float *x, int iter, int *converged, nst_error *err);
 double nst_driver_optimizer_value(const nst_driver_optimizer *o);
 void nst_driver_optimizer_reset(nst_driver_optimizer *o);
 void nst_driver_optimizer_free(nst_driver_optimizer *o);
-int nst_driver_cancelled(nst_transfer *t, nst_status *status, nst_error *err);
-/* True when a preview is due after global iteration `iter`. */
-int nst_driver_preview_due(const nst_transfer *t, int previous_iter, int iter);
-
-/* ---- pyramid.c ---- */
-/* Stage sizes and iterations of the plan (no memory decisions). */
-void nst_pyramid_stages(const nst_params *p, int width, int height, nst_plan *plan);
-/* Runs every stage of t->plan; *x (planar, final stage size) on success. */
-nst_status nst_pyramid_run(nst_transfer *t, float **x, nst_error *err);
-
-/* ---- tiles.c ---- */
-/* Runs `iterations` on the stage picture x in rounds over a shifted tile grid. */
-nst_status nst_tiles_run_stage(nst_transfer *t, float *x, int iterations, nst_error *err);
-/* Tile grid of round `round` along one axis of `size` px: core starts and
- * the window (core plus margin, clamped inside) of each; returns the count.
- * Exposed for the seam test, which needs the borders. */
-int nst_tiles_axis(int size, int window, int margin, int round, int axis, int *core_start, int *core_end,
-                   int *window_start, int max_tiles);
-
-/* ---- memory.c ---- */
-/* Fills t->plan from the params, the pictures and the budget. */
-nst_status nst_memory_plan(const nst_transfer *t, nst_plan *plan, nst_error *err);
 
 #endif

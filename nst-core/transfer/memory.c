@@ -17,6 +17,10 @@
 #include "base/error.h"
 #include "nn/net.h"
 #include "transfer/driver.h"
+#include "transfer/memory.h"
+#include "transfer/pyramid.h"
+#include "transfer/tiles.h"
+#include "transfer/transfer.h"
 
 #define FLOAT_BYTES 4.0
 /* Kept free by the default budget: the system, the caller's own pictures. */
@@ -192,7 +196,7 @@ static double tiled_stage_bytes(const nst_transfer *t, const nst_plan *plan, int
 {
     int w = plan->stage_width[s], h = plan->stage_height[s];
     int ww = window < w ? window : w, wh = window < h ? window : h;
-    int history = t->params.lbfgs_history < NST_TILE_LBFGS_HISTORY ? t->params.lbfgs_history : NST_TILE_LBFGS_HISTORY;
+    int history = nst_tiles_lbfgs_history(&t->params);
     double start, pictures = stage_picture_bytes(t, plan, s, &start);
     double run = objective_bytes(t->model, &t->params, wh, ww) + optimizer_bytes(&t->params, 3.0 * ww * wh, history) +
                  2.0 * picture_bytes(ww, wh) + style_target_bytes(t, w, h, window);
@@ -253,13 +257,9 @@ nst_status nst_parse_bytes(const char *text, size_t *bytes, nst_error *err)
 
 /* ---- the plan ---- */
 
-nst_status nst_memory_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
+nst_status nst_memory_plan(const nst_transfer *t, int width, int height, nst_plan *plan, nst_error *err)
 {
     memset(plan, 0, sizeof *plan);
-    if (!t->content)
-        return nst_error_set(err, NST_ERR_INVALID, "no content picture was given");
-    int width, height;
-    nst_transfer_working_size(&t->params, t->content->width, t->content->height, &width, &height);
     nst_pyramid_stages(&t->params, width, height, plan);
     plan->budget = t->params.max_memory ? t->params.max_memory : nst_default_memory_budget();
     double persistent = persistent_bytes(t);

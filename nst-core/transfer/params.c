@@ -37,11 +37,12 @@ static void set_layers(char names[][NST_LAYER_NAME_MAX], double *weights, int *c
 
 void nst_params_init(nst_params *p, nst_model_kind kind)
 {
-    /* SqueezeNet: the measured starting point of shared/models/squeezenet1.1/README.md. */
+    /* SqueezeNet: the starting point measured on the shipped weights (the
+     * README's "The command line" lists these defaults per model). */
     static const char *const squeeze_style[] = {"conv1", "fire2", "fire3", "fire4", "fire5"};
     static const char *const squeeze_content[] = {"fire3"};
     /* VGG: Gatys et al.'s layers.  alpha/beta follows their ratio 1e-3 with
-     * their unnormalised content term converted to the seed's 1/(4 nH nW nC)
+     * their unnormalised content term converted to our 1/(4 nH nW nC)
      * normalisation at ~512 px; untuned on real weights (none are here). */
     static const char *const vgg_style[] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"};
     static const char *const vgg_content[] = {"relu4_2"};

@@ -3,13 +3,14 @@
  * Up to 1024 px the last stage does most of the work; on bigger pictures the
  * stage nearest below 1024 px does, and the larger ones refine.
  *
- * Measured pitfalls (shared/docs/findings.md): a naive pyramid lets the
- * style erase the content's large structure at the coarse stages, and the
- * upsampled result has lost the fine texture conv1 measures.  So coarse
- * stages weigh the content more (alpha x the stage's reduction, capped), and
- * a stage starts from the content at its own size plus the previous stage's
- * stylisation (result - content) upsampled: the content's detail is sharp
- * again and only the style's texture has to be rebuilt.
+ * Measured pitfalls (the README's "Big pictures" gives the figures): a naive
+ * pyramid lets the style erase the content's large structure at the coarse
+ * stages, and the upsampled result has lost the fine texture conv1
+ * measures.  So coarse stages weigh the content more (alpha x the stage's
+ * reduction, capped), and a stage starts from the content at its own size
+ * plus the previous stage's stylisation (result - content) upsampled: the
+ * content's detail is sharp again and only the style's texture has to be
+ * rebuilt.
  *
  * L-BFGS carries its curvature pairs from a stage to the next, resampled,
  * so the larger stage does not start over from steepest descent.  Without
@@ -26,7 +27,12 @@
 #include "loss/objective.h"
 #include "optim/optim.h"
 #include "transfer/driver.h"
+#include "transfer/pyramid.h"
+#include "transfer/tiles.h"
+#include "transfer/transfer.h"
 
+/* Longest side of the first stage when params.min_scale_size is 0. */
+#define DEFAULT_MIN_SCALE 192
 /* Share of the iterations the final stage gets; the coarse ones split the rest. */
 #define FINAL_STAGE_SHARE 0.9
 /* Coarse stages weigh alpha by (final size / stage size), at most this. */
@@ -68,7 +74,7 @@ static int split_iterations(int total, int n, int *iterations)
 void nst_pyramid_stages(const nst_params *p, int width, int height, nst_plan *plan)
 {
     int longest = longest_side(width, height);
-    int first = p->min_scale_size > 0 ? p->min_scale_size : NST_DEFAULT_MIN_SCALE;
+    int first = p->min_scale_size > 0 ? p->min_scale_size : DEFAULT_MIN_SCALE;
     int n = p->scales;
     if (n <= 0) /* automatic: steps of at most 2x */
         n = longest > first ? 1 + (int)ceil(log((double)longest / first) / log(2.0) - 1e-9) : 1;
@@ -126,25 +132,25 @@ static void fill_noise(float *x, size_t n, uint64_t seed)
 }
 
 /* Starting picture of the first stage, planar. */
-static nst_status init_picture(nst_transfer *t, float *x, nst_error *err)
+static nst_status init_picture(const nst_transfer *t, const nst_stage *st, float *x, nst_error *err)
 {
     if (t->params.init == NST_INIT_NOISE) {
-        fill_noise(x, (size_t)3 * t->width * t->height, t->params.seed);
+        fill_noise(x, (size_t)3 * st->width * st->height, t->params.seed);
         return NST_OK;
     }
     if (t->params.init == NST_INIT_STYLE) {
-        nst_image *style = nst_image_resize(t->styles[0], t->width, t->height, err);
+        nst_image *style = nst_image_resize(t->styles[0], st->width, st->height, err);
         if (!style)
             return NST_ERR_NOMEM;
         if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
             nst_color_to_luminance(style);
-            nst_color_match_luminance(style, t->stage_colors);
+            nst_color_match_luminance(style, st->colors);
         }
         nst_image_to_planar(style, x);
         nst_image_free(style);
         return NST_OK;
     }
-    nst_image_to_planar(t->stage_colors, x);
+    nst_image_to_planar(st->colors, x);
     return NST_OK;
 }
 
@@ -172,8 +178,8 @@ static nst_status resample_planar(const float *v, int vw, int vh, float *out, in
 /* x = the previous result upsampled; with a content start, only its
  * stylisation (result - content) is upsampled and added to the sharp content
  * of this stage. */
-static nst_status start_from_previous(nst_transfer *t, const float *prev_x, const nst_image *prev_colors,
-                                      float *x, nst_error *err)
+static nst_status start_from_previous(const nst_transfer *t, const nst_stage *st, const float *prev_x,
+                                      const nst_image *prev_colors, float *x, nst_error *err)
 {
     int keep_content = t->params.init == NST_INIT_CONTENT;
     size_t prev_count = (size_t)3 * prev_colors->width * prev_colors->height;
@@ -187,15 +193,15 @@ static nst_status start_from_previous(nst_transfer *t, const float *prev_x, cons
     } else {
         memcpy(stylisation, prev_x, prev_count * sizeof(float));
     }
-    nst_status s = resample_planar(stylisation, prev_colors->width, prev_colors->height, x, t->width, t->height,
+    nst_status s = resample_planar(stylisation, prev_colors->width, prev_colors->height, x, st->width, st->height,
                                    1.0, err);
     free(stylisation);
     if (s != NST_OK)
         return s;
-    size_t plane = (size_t)t->width * t->height;
+    size_t plane = (size_t)st->width * st->height;
     for (size_t i = 0; i < plane; i++)
         for (int c = 0; c < 3; c++) {
-            float v = x[c * plane + i] + (keep_content ? t->stage_colors->rgb[3 * i + c] : 0.0f);
+            float v = x[c * plane + i] + (keep_content ? st->colors->rgb[3 * i + c] : 0.0f);
             x[c * plane + i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
         }
     return NST_OK;
@@ -217,19 +223,19 @@ static void carried_history_clear(carried_history *carry)
  * the stage's size: s is a picture change; y a gradient change, and since
  * every term of the objective is a mean over pixels, the gradient of one
  * pixel shrinks as their number grows. */
-static nst_status import_history(const nst_transfer *t, const carried_history *carry, nst_lbfgs *into,
+static nst_status import_history(const nst_stage *st, const carried_history *carry, nst_lbfgs *into,
                                  nst_error *err)
 {
-    double gradient_scale = (double)carry->width * carry->height / ((double)t->width * t->height);
+    double gradient_scale = (double)carry->width * carry->height / ((double)st->width * st->height);
     for (int k = 0; k < nst_lbfgs_pair_count(carry->lbfgs); k++) {
         const float *s_from, *y_from;
         float *s_to, *y_to;
         nst_lbfgs_get_pair(carry->lbfgs, k, &s_from, &y_from);
         nst_status s = nst_lbfgs_new_pair(into, &s_to, &y_to, err);
         if (s == NST_OK)
-            s = resample_planar(s_from, carry->width, carry->height, s_to, t->width, t->height, 1.0, err);
+            s = resample_planar(s_from, carry->width, carry->height, s_to, st->width, st->height, 1.0, err);
         if (s == NST_OK)
-            s = resample_planar(y_from, carry->width, carry->height, y_to, t->width, t->height, gradient_scale,
+            s = resample_planar(y_from, carry->width, carry->height, y_to, st->width, st->height, gradient_scale,
                                 err);
         if (s != NST_OK)
             return s;
@@ -238,152 +244,165 @@ static nst_status import_history(const nst_transfer *t, const carried_history *c
     return NST_OK;
 }
 
-/* The content (and the grey version the net sees in luminance mode) and the
- * preview frame at the stage's size. */
-static nst_status prepare_stage_pictures(nst_transfer *t, nst_error *err)
+/* The stage `index` of the plan, after `iter_base` iterations, without its
+ * pictures yet. */
+static nst_stage stage_from_plan(const nst_plan *plan, int index, int iter_base)
 {
-    t->stage_content = nst_image_resize(t->content, t->width, t->height, err);
-    if (!t->stage_content)
-        return NST_ERR_NOMEM;
-    t->stage_colors = t->stage_content;
-    if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
-        t->stage_colors = nst_image_copy(t->stage_content, err);
-        if (!t->stage_colors)
-            return NST_ERR_NOMEM;
-        nst_color_to_luminance(t->stage_colors);
-    }
-    t->frame = nst_image_new(t->width, t->height, err);
-    return t->frame ? NST_OK : NST_ERR_NOMEM;
+    int final_side = longest_side(plan->stage_width[plan->stages - 1], plan->stage_height[plan->stages - 1]);
+    nst_stage st = {.index = index, .width = plan->stage_width[index], .height = plan->stage_height[index],
+                    .iter_base = iter_base};
+    double factor = (double)final_side / longest_side(st.width, st.height);
+    st.content_factor = factor < MAX_CONTENT_FACTOR ? factor : MAX_CONTENT_FACTOR;
+    return st;
 }
 
-static void drop_stage_pictures(nst_transfer *t, nst_image **keep_colors)
+/* The content (and the grey version the net sees in luminance mode) and the
+ * preview frame at the stage's size. */
+static nst_status stage_pictures_new(const nst_transfer *t, nst_stage *st, nst_error *err)
 {
-    /* The previous stage's colours are kept for the next stage's start. */
-    *keep_colors = t->stage_colors;
-    if (t->stage_colors != t->stage_content)
-        nst_image_free(t->stage_content);
-    nst_image_free(t->frame);
-    t->stage_content = NULL;
-    t->stage_colors = NULL;
-    t->frame = NULL;
+    st->content = nst_image_resize(t->content, st->width, st->height, err);
+    if (!st->content)
+        return NST_ERR_NOMEM;
+    st->colors = st->content;
+    if (t->params.preserve_colors == NST_COLORS_LUMINANCE) {
+        st->colors = nst_image_copy(st->content, err);
+        if (!st->colors)
+            return NST_ERR_NOMEM;
+        nst_color_to_luminance(st->colors);
+    }
+    st->frame = nst_image_new(st->width, st->height, err);
+    return st->frame ? NST_OK : NST_ERR_NOMEM;
+}
+
+/* Frees the stage's pictures; with keep_colors, its colours are handed
+ * there instead, for the next stage's start. */
+static void stage_pictures_free(nst_stage *st, nst_image **keep_colors)
+{
+    nst_image *kept = keep_colors ? st->colors : NULL;
+    if (st->colors != kept && st->colors != st->content)
+        nst_image_free(st->colors);
+    if (st->content != kept)
+        nst_image_free(st->content);
+    nst_image_free(st->frame);
+    st->content = NULL;
+    st->colors = NULL;
+    st->frame = NULL;
+    if (keep_colors)
+        *keep_colors = kept;
 }
 
 /* A stage in one piece: the objective at the stage's size.  Its L-BFGS
  * starts with the pairs in *carry (which are then freed) and, when `keep`,
  * ends up there for the next stage. */
-static nst_status run_whole_stage(nst_transfer *t, float *x, int iterations, carried_history *carry, int keep,
-                                  nst_error *err)
+static nst_status run_whole_stage(nst_run *run, nst_stage *st, float *x, int iterations, carried_history *carry,
+                                  int keep, nst_error *err)
 {
-    int piece = longest_side(t->width, t->height);
-    size_t n = (size_t)3 * t->width * t->height;
-    nst_status s = nst_driver_new_objective(t, t->height, t->width, piece, err);
+    const nst_params *p = &run->transfer->params;
+    int piece = longest_side(st->width, st->height);
+    size_t n = (size_t)3 * st->width * st->height;
+    nst_status s = nst_driver_new_objective(run, st, st->height, st->width, piece, err);
     float *content = s == NST_OK ? nst_alloc(n * sizeof(float), "the content", err) : NULL;
     if (s == NST_OK && !content)
         s = NST_ERR_NOMEM;
     if (s == NST_OK) {
-        nst_image_to_planar(t->stage_colors, content);
-        s = nst_objective_set_content(t->objective, content, err);
+        nst_image_to_planar(st->colors, content);
+        s = nst_objective_set_content(st->objective, content, err);
     }
     free(content);
     if (s != NST_OK)
         return s;
     if (iterations == 0) {
         double value;
-        return nst_driver_evaluate(x, NULL, &value, t, err);
+        return nst_driver_evaluate(run, st, x, NULL, &value, err);
     }
 
     nst_driver_optimizer o;
-    s = nst_driver_optimizer_init(&o, &t->params, n, t->params.lbfgs_history, err);
+    s = nst_driver_optimizer_init(&o, run, st, n, p->lbfgs_history, err);
     if (s == NST_OK && o.lbfgs && carry->lbfgs)
-        s = import_history(t, carry, o.lbfgs, err);
+        s = import_history(st, carry, o.lbfgs, err);
     carried_history_clear(carry);
     for (int i = 1; i <= iterations && s == NST_OK; i++) {
-        if (nst_driver_cancelled(t, &s, err))
+        if (nst_driver_cancelled(run, &s, err))
             break;
-        if (nst_driver_apply_steering(t, piece, &s, err))
+        if (nst_driver_apply_steering(run, st, piece, &s, err))
             nst_driver_optimizer_reset(&o);
         if (s != NST_OK)
             break;
-        int converged = 0, before = t->iter;
-        t->iter = t->iter_base + i;
-        s = nst_driver_optimizer_step(&o, x, t, &converged, err);
+        int converged = 0, iter = st->iter_base + i;
+        s = nst_driver_optimizer_step(&o, x, iter, &converged, err);
         if (s != NST_OK || converged)
             break;
-        if (nst_driver_preview_due(t, before, t->iter))
-            nst_driver_preview(t, x, nst_driver_optimizer_value(&o));
+        if (nst_driver_preview_due(run, iter - 1, iter))
+            nst_driver_preview(run, st, x, nst_driver_optimizer_value(&o));
     }
     if (s == NST_OK)
-        nst_driver_preview(t, x, nst_driver_optimizer_value(&o));
+        nst_driver_preview(run, st, x, nst_driver_optimizer_value(&o));
     if (s == NST_OK && keep && o.lbfgs) {
         carry->lbfgs = o.lbfgs;
-        carry->width = t->width;
-        carry->height = t->height;
+        carry->width = st->width;
+        carry->height = st->height;
         o.lbfgs = NULL;
     }
     nst_driver_optimizer_free(&o);
     return s;
 }
 
-nst_status nst_pyramid_run(nst_transfer *t, float **result, nst_error *err)
+nst_status nst_pyramid_run(nst_run *run, nst_image **result, nst_error *err)
 {
-    const nst_plan *plan = &t->plan;
-    int final_side = longest_side(plan->stage_width[plan->stages - 1], plan->stage_height[plan->stages - 1]);
+    const nst_transfer *t = run->transfer;
+    const nst_plan *plan = run->plan;
     float *prev_x = NULL, *x = NULL;
     nst_image *prev_colors = NULL;
     carried_history carry = {NULL, 0, 0};
+    nst_stage st = {0};
     nst_status s = NST_OK;
-    t->iter_base = 0;
-    for (int stage = 0; stage < plan->stages && s == NST_OK; stage++) {
-        t->stage = stage;
-        t->width = plan->stage_width[stage];
-        t->height = plan->stage_height[stage];
-        t->tile = t->tiles = 0;
-        double factor = (double)final_side / longest_side(t->width, t->height);
-        t->content_factor = factor < MAX_CONTENT_FACTOR ? factor : MAX_CONTENT_FACTOR;
-
-        s = prepare_stage_pictures(t, err);
-        x = s == NST_OK ? nst_alloc((size_t)3 * t->width * t->height * sizeof(float), "the picture", err) : NULL;
+    int iter_base = 0;
+    *result = NULL;
+    for (int index = 0; index < plan->stages && s == NST_OK; index++) {
+        st = stage_from_plan(plan, index, iter_base);
+        s = stage_pictures_new(t, &st, err);
+        x = s == NST_OK ? nst_alloc((size_t)3 * st.width * st.height * sizeof(float), "the picture", err) : NULL;
         if (s == NST_OK && !x)
             s = NST_ERR_NOMEM;
         if (s == NST_OK)
-            s = prev_x ? start_from_previous(t, prev_x, prev_colors, x, err) : init_picture(t, x, err);
+            s = prev_x ? start_from_previous(t, &st, prev_x, prev_colors, x, err) : init_picture(t, &st, x, err);
         free(prev_x);
         prev_x = NULL;
-        if (prev_colors != t->stage_colors)
-            nst_image_free(prev_colors);
+        nst_image_free(prev_colors);
         prev_colors = NULL;
         if (s != NST_OK)
             break;
 
-        int iterations = plan->stage_iterations[stage];
-        if (nst_driver_cancelled(t, &s, err))
+        int iterations = plan->stage_iterations[index];
+        if (nst_driver_cancelled(run, &s, err))
             break;
         /* Tiles run their own short-lived optimisers: nothing to carry. */
-        int carry_on = stage + 1 < plan->stages && !plan->stage_tiled[stage + 1];
-        if (plan->stage_tiled[stage]) {
+        int carry_on = index + 1 < plan->stages && !plan->stage_tiled[index + 1];
+        if (plan->stage_tiled[index]) {
             carried_history_clear(&carry);
-            s = nst_tiles_run_stage(t, x, iterations, err);
+            s = nst_tiles_run_stage(run, &st, x, iterations, err);
         } else {
-            s = run_whole_stage(t, x, iterations, &carry, carry_on, err);
+            s = run_whole_stage(run, &st, x, iterations, &carry, carry_on, err);
         }
-        nst_objective_free(t->objective);
-        t->objective = NULL;
-        t->iter_base += iterations;
-        t->iter = t->iter_base;
-        if (s == NST_OK && stage + 1 < plan->stages) {
+        nst_driver_free_objective(&st);
+        iter_base += iterations;
+        if (s == NST_OK && index + 1 < plan->stages) {
             prev_x = x;
             x = NULL;
-            drop_stage_pictures(t, &prev_colors);
+            stage_pictures_free(&st, &prev_colors);
         }
     }
     carried_history_clear(&carry);
     free(prev_x);
-    if (prev_colors && prev_colors != t->stage_colors)
-        nst_image_free(prev_colors);
-    if (s != NST_OK) {
-        free(x);
-        x = NULL;
+    nst_image_free(prev_colors);
+    /* The final stage's frame becomes the result. */
+    if (s == NST_OK)
+        s = nst_driver_render(run, &st, x, st.frame, err);
+    if (s == NST_OK) {
+        *result = st.frame;
+        st.frame = NULL;
     }
-    *result = x;
+    free(x);
+    stage_pictures_free(&st, NULL);
     return s;
 }

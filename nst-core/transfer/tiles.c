@@ -17,8 +17,18 @@
 #include "base/error.h"
 #include "loss/objective.h"
 #include "transfer/driver.h"
+#include "transfer/tiles.h"
 
 #define MAX_TILES_PER_AXIS 1024
+/* Optimiser iterations a tile gets per visit; L-BFGS restarts on each visit. */
+#define TILE_ITERATIONS 4
+/* History of the per-visit L-BFGS: a visit is short, more would be unused. */
+#define TILE_LBFGS_HISTORY 8
+
+int nst_tiles_lbfgs_history(const nst_params *p)
+{
+    return p->lbfgs_history < TILE_LBFGS_HISTORY ? p->lbfgs_history : TILE_LBFGS_HISTORY;
+}
 
 int nst_tiles_axis(int size, int window, int margin, int round, int axis, int *core_start, int *core_end,
                    int *window_start, int max_tiles)
@@ -118,35 +128,35 @@ static void blend_window(float *picture, int width, int height, const tile *tl, 
     }
 }
 
-/* One visit: `steps` iterations on the tile's window, then the blend back.
- * done/total place the visit's iterations in the stage's progress. */
-static nst_status visit_tile(nst_transfer *t, float *picture, const tile *tl, tile_work *w,
-                             int round_base, int steps, int tile_index, int n_tiles, nst_error *err)
+/* One visit of the stage's current tile: `steps` iterations on its window,
+ * then the blend back.  *iter is the global iteration reached. */
+static nst_status visit_tile(nst_run *run, nst_stage *st, float *picture, const tile *tl, tile_work *w,
+                             int round_base, int steps, int *iter, nst_error *err)
 {
-    copy_image_window(t->stage_colors, tl, w->ww, w->wh, w->content);
-    nst_status s = nst_objective_set_content(t->objective, w->content, err);
+    copy_image_window(st->colors, tl, w->ww, w->wh, w->content);
+    nst_status s = nst_objective_set_content(st->objective, w->content, err);
     if (s != NST_OK)
         return s;
-    copy_window(picture, t->width, t->height, tl, w->ww, w->wh, w->x);
+    copy_window(picture, st->width, st->height, tl, w->ww, w->wh, w->x);
     nst_driver_optimizer_reset(&w->opt);
     int piece = w->ww > w->wh ? w->ww : w->wh;
     for (int k = 1; k <= steps; k++) {
-        if (nst_driver_cancelled(t, &s, err))
+        if (nst_driver_cancelled(run, &s, err))
             return s;
-        if (nst_driver_apply_steering(t, piece, &s, err))
+        if (nst_driver_apply_steering(run, st, piece, &s, err))
             nst_driver_optimizer_reset(&w->opt);
         if (s != NST_OK)
             return s;
         /* The stage's iterations advance by `steps` per round, shared by its tiles. */
-        t->iter = t->iter_base + round_base + (int)((long long)(tile_index * steps + k) / n_tiles);
+        *iter = st->iter_base + round_base + (int)((long long)(st->tile * steps + k) / st->tiles);
         int converged = 0;
-        s = nst_driver_optimizer_step(&w->opt, w->x, t, &converged, err);
+        s = nst_driver_optimizer_step(&w->opt, w->x, *iter, &converged, err);
         if (s != NST_OK)
             return s;
         if (converged)
             break;
     }
-    blend_window(picture, t->width, t->height, tl, w);
+    blend_window(picture, st->width, st->height, tl, w);
     return NST_OK;
 }
 
@@ -157,12 +167,13 @@ static void tile_work_free(tile_work *w)
     nst_driver_optimizer_free(&w->opt);
 }
 
-nst_status nst_tiles_run_stage(nst_transfer *t, float *x, int iterations, nst_error *err)
+nst_status nst_tiles_run_stage(nst_run *run, nst_stage *st, float *x, int iterations, nst_error *err)
 {
+    const nst_plan *plan = run->plan;
     tile_work w = {0};
-    w.ww = t->plan.tile_width < t->width ? t->plan.tile_width : t->width;
-    w.wh = t->plan.tile_height < t->height ? t->plan.tile_height : t->height;
-    w.margin = t->plan.tile_margin;
+    w.ww = plan->tile_width < st->width ? plan->tile_width : st->width;
+    w.wh = plan->tile_height < st->height ? plan->tile_height : st->height;
+    w.margin = plan->tile_margin;
     size_t n = (size_t)3 * w.ww * w.wh;
     int piece = w.ww > w.wh ? w.ww : w.wh;
     int *axes = nst_alloc_zero(6 * MAX_TILES_PER_AXIS, sizeof(int), "the tile grid", err);
@@ -170,47 +181,45 @@ nst_status nst_tiles_run_stage(nst_transfer *t, float *x, int iterations, nst_er
     w.content = nst_alloc(n * sizeof(float), "a tile's content", err);
     nst_status s = axes && w.x && w.content ? NST_OK : NST_ERR_NOMEM;
     if (s == NST_OK)
-        s = nst_driver_optimizer_init(&w.opt, &t->params, n,
-                                      t->params.lbfgs_history < NST_TILE_LBFGS_HISTORY ? t->params.lbfgs_history
-                                                                                        : NST_TILE_LBFGS_HISTORY,
-                                      err);
+        s = nst_driver_optimizer_init(&w.opt, run, st, n, nst_tiles_lbfgs_history(&run->transfer->params), err);
     if (s == NST_OK)
-        s = nst_driver_new_objective(t, w.wh, w.ww, piece, err);
+        s = nst_driver_new_objective(run, st, w.wh, w.ww, piece, err);
 
     int *xs = axes, *xe = axes + MAX_TILES_PER_AXIS, *xw = axes + 2 * MAX_TILES_PER_AXIS;
     int *ys = axes + 3 * MAX_TILES_PER_AXIS, *ye = axes + 4 * MAX_TILES_PER_AXIS,
         *yw = axes + 5 * MAX_TILES_PER_AXIS;
-    int rounds = (iterations + NST_TILE_ITERATIONS - 1) / NST_TILE_ITERATIONS;
+    int rounds = (iterations + TILE_ITERATIONS - 1) / TILE_ITERATIONS;
+    int iter = st->iter_base;
     for (int r = 0; r < rounds && s == NST_OK; r++) {
-        int steps = iterations - r * NST_TILE_ITERATIONS;
-        if (steps > NST_TILE_ITERATIONS)
-            steps = NST_TILE_ITERATIONS;
-        int nx = nst_tiles_axis(t->width, w.ww, w.margin, r, 0, xs, xe, xw, MAX_TILES_PER_AXIS);
-        int ny = nst_tiles_axis(t->height, w.wh, w.margin, r, 1, ys, ye, yw, MAX_TILES_PER_AXIS);
-        t->tiles = nx * ny;
+        int steps = iterations - r * TILE_ITERATIONS;
+        if (steps > TILE_ITERATIONS)
+            steps = TILE_ITERATIONS;
+        int nx = nst_tiles_axis(st->width, w.ww, w.margin, r, 0, xs, xe, xw, MAX_TILES_PER_AXIS);
+        int ny = nst_tiles_axis(st->height, w.wh, w.margin, r, 1, ys, ye, yw, MAX_TILES_PER_AXIS);
+        st->tiles = nx * ny;
         for (int j = 0; j < ny && s == NST_OK; j++) {
             for (int i = 0; i < nx && s == NST_OK; i++) {
                 tile tl = {xw[i], yw[j], xs[i], xe[i], ys[j], ye[j]};
-                int before = t->iter;
-                t->tile = j * nx + i;
-                s = visit_tile(t, x, &tl, &w, r * NST_TILE_ITERATIONS, steps, t->tile, t->tiles, err);
+                int before = iter;
+                st->tile = j * nx + i;
+                s = visit_tile(run, st, x, &tl, &w, r * TILE_ITERATIONS, steps, &iter, err);
                 /* The preview shows the tiles filling in. */
-                if (s == NST_OK && nst_driver_preview_due(t, before, t->iter))
-                    nst_driver_preview(t, x, nst_driver_optimizer_value(&w.opt));
+                if (s == NST_OK && nst_driver_preview_due(run, before, iter))
+                    nst_driver_preview(run, st, x, nst_driver_optimizer_value(&w.opt));
             }
         }
     }
     if (s == NST_OK && iterations == 0) {
         double value;
         tile whole = {0, 0, 0, w.ww, 0, w.wh};
-        copy_image_window(t->stage_colors, &whole, w.ww, w.wh, w.content);
-        s = nst_objective_set_content(t->objective, w.content, err);
-        copy_window(x, t->width, t->height, &whole, w.ww, w.wh, w.x);
+        copy_image_window(st->colors, &whole, w.ww, w.wh, w.content);
+        s = nst_objective_set_content(st->objective, w.content, err);
+        copy_window(x, st->width, st->height, &whole, w.ww, w.wh, w.x);
         if (s == NST_OK)
-            s = nst_driver_evaluate(w.x, NULL, &value, t, err);
+            s = nst_driver_evaluate(run, st, w.x, NULL, &value, err);
     }
     if (s == NST_OK && iterations > 0)
-        nst_driver_preview(t, x, nst_driver_optimizer_value(&w.opt));
+        nst_driver_preview(run, st, x, nst_driver_optimizer_value(&w.opt));
     free(axes);
     tile_work_free(&w);
     return s;

@@ -9,7 +9,7 @@
 
 #include "nst/nst.h"
 #include "test_util.h"
-#include "transfer/driver.h"
+#include "transfer/tiles.h"
 
 /* A content picture with structure at several scales: smooth colour ramps,
  * a disc and fine stripes. */
