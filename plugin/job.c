@@ -10,17 +10,16 @@ struct PluginJob {
 
     /* Fixed at start; the worker reads them. */
     nst_model_kind kind;
-    nst_image *content;
-    nst_image *style;
     int output_width;
     int output_height;
     gint64 frame_interval_us;
     PluginJobCallbacks callbacks;
 
-    /* Shared, under lock. */
-    nst_params params; /* steering fields follow the latest request */
+    /* Made at start, before the model: steering and cancel go straight to
+     * it (its setters are thread-safe), so there is one copy of them. */
     nst_transfer *transfer;
-    gboolean cancel_requested;
+
+    /* Shared, under lock. */
     gint64 last_frame_us;
     nst_image *frame;
     nst_progress frame_progress;
@@ -144,24 +143,10 @@ static void on_preview(const nst_image *image, const nst_progress *progress, voi
 
 static nst_status run_transfer(PluginJob *job, const nst_model *model, nst_image **result, nst_error *err)
 {
-    nst_params params;
-    g_mutex_lock(&job->lock);
-    params = job->params;
-    gboolean cancelled = job->cancel_requested;
-    g_mutex_unlock(&job->lock);
-    if (cancelled)
-        return NST_ERR_CANCELLED;
-
-    nst_transfer *transfer = nst_transfer_new(model, &params, err);
-    if (transfer == NULL)
-        return err->code != NST_OK ? err->code : NST_ERR_INVALID;
-    nst_status status = nst_transfer_set_content(transfer, job->content, err);
-    if (status == NST_OK)
-        status = nst_transfer_add_style(transfer, job->style, 1.0, err);
-    if (status != NST_OK) {
-        nst_transfer_free(transfer);
+    nst_transfer *transfer = job->transfer;
+    nst_status status = nst_transfer_set_model(transfer, model, err);
+    if (status != NST_OK)
         return status;
-    }
     /* The run plans again itself; this copy is only for the test log. */
     nst_plan plan;
     nst_error plan_err = {0};
@@ -172,38 +157,20 @@ static nst_status run_transfer(PluginJob *job, const nst_model *model, nst_image
                   plan.stages, plan.stage_width[last], plan.stage_height[last], plan.stage_tiled[last],
                   plan.tile_width, plan.tile_margin, plan.stage_iterations[last], plan.bytes, plan.budget);
     }
-    nst_transfer_set_progress_callback(transfer, on_progress, job);
-    if (job->frame_interval_us > 0)
-        nst_transfer_set_preview_callback(transfer, on_preview, 1, job);
-
-    g_mutex_lock(&job->lock);
-    job->transfer = transfer;
-    /* Steering that arrived after the copy above is not lost. */
-    nst_transfer_set_weights(transfer, job->params.content_weight, job->params.style_weight,
-                             job->params.tv_weight, NULL);
-    nst_transfer_set_style_scale(transfer, job->params.style_scale, NULL);
-    if (job->cancel_requested)
-        nst_transfer_cancel(transfer);
-    g_mutex_unlock(&job->lock);
-
-    status = nst_transfer_run(transfer, result, err);
-
-    g_mutex_lock(&job->lock);
-    job->transfer = NULL;
-    g_mutex_unlock(&job->lock);
-    nst_transfer_free(transfer);
-    return status;
+    return nst_transfer_run(transfer, result, err);
 }
 
 static gpointer job_worker(gpointer data)
 {
     PluginJob *job = data;
-    nst_error err = {0};
+    nst_error err = job->error; /* plugin_job_start's, when it could not make the transfer */
     nst_image *result = NULL;
     nst_status status;
 
-    const nst_model *model = model_cache_get(job->kind, &err);
-    if (model == NULL)
+    const nst_model *model = job->transfer ? model_cache_get(job->kind, &err) : NULL;
+    if (job->transfer == NULL)
+        status = err.code != NST_OK ? err.code : NST_ERR_INVALID;
+    else if (model == NULL)
         status = err.code != NST_OK ? err.code : NST_ERR_NOT_FOUND;
     else
         status = run_transfer(job, model, &result, &err);
@@ -265,6 +232,25 @@ static gboolean job_idle(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* The transfer with the job's pictures and callbacks; the model comes on
+ * the worker. */
+static nst_transfer *transfer_new(const nst_params *params, const nst_image *content, const nst_image *style,
+                                  PluginJob *job, nst_error *err)
+{
+    nst_transfer *transfer = nst_transfer_new(NULL, params, err);
+    if (transfer == NULL)
+        return NULL;
+    if (nst_transfer_set_content(transfer, content, err) != NST_OK ||
+        nst_transfer_add_style(transfer, style, 1.0, err) != NST_OK) {
+        nst_transfer_free(transfer);
+        return NULL;
+    }
+    nst_transfer_set_progress_callback(transfer, on_progress, job);
+    if (job->frame_interval_us > 0)
+        nst_transfer_set_preview_callback(transfer, on_preview, 1, job);
+    return transfer;
+}
+
 PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
                       nst_image *style, int output_width, int output_height,
                       gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
@@ -272,14 +258,15 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
     PluginJob *job = g_new0(PluginJob, 1);
     g_mutex_init(&job->lock);
     job->kind = kind;
-    job->params = *params;
-    job->content = content;
-    job->style = style;
     job->output_width = output_width;
     job->output_height = output_height;
     job->frame_interval_us = frame_interval_us;
     job->callbacks = *callbacks;
     job->status = NST_OK;
+    /* The transfer keeps its own copies of the pictures. */
+    job->transfer = transfer_new(params, content, style, job, &job->error);
+    nst_image_free(content);
+    nst_image_free(style);
     plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
               nst_model_kind_name(kind), params->iterations, params->size,
               (unsigned long long)params->seed, params->content_weight, params->style_weight,
@@ -290,35 +277,31 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
 
 void plugin_job_cancel(PluginJob *job)
 {
-    g_mutex_lock(&job->lock);
-    if (!job->cancel_requested)
-        plugin_debug("worker cancel requested");
-    job->cancel_requested = TRUE;
+    plugin_debug("worker cancel requested");
     if (job->transfer != NULL)
         nst_transfer_cancel(job->transfer);
-    g_mutex_unlock(&job->lock);
 }
 
-void plugin_job_set_weights(PluginJob *job, double content_weight, double style_weight, double tv_weight)
+gboolean plugin_job_set_weights(PluginJob *job, double content_weight, double style_weight, double tv_weight,
+                                GError **error)
 {
-    g_mutex_lock(&job->lock);
-    job->params.content_weight = content_weight;
-    job->params.style_weight = style_weight;
-    job->params.tv_weight = tv_weight;
-    if (job->transfer != NULL)
-        nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight, NULL);
-    g_mutex_unlock(&job->lock);
+    nst_error err = {0};
     plugin_debug("steer: weights content=%g style=%g tv=%g", content_weight, style_weight, tv_weight);
+    if (job->transfer == NULL ||
+        nst_transfer_set_weights(job->transfer, content_weight, style_weight, tv_weight, &err) == NST_OK)
+        return TRUE;
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
+    return FALSE;
 }
 
-void plugin_job_set_style_scale(PluginJob *job, double style_scale)
+gboolean plugin_job_set_style_scale(PluginJob *job, double style_scale, GError **error)
 {
-    g_mutex_lock(&job->lock);
-    job->params.style_scale = style_scale;
-    if (job->transfer != NULL)
-        nst_transfer_set_style_scale(job->transfer, style_scale, NULL);
-    g_mutex_unlock(&job->lock);
+    nst_error err = {0};
     plugin_debug("steer: style-scale=%g", style_scale);
+    if (job->transfer == NULL || nst_transfer_set_style_scale(job->transfer, style_scale, &err) == NST_OK)
+        return TRUE;
+    g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
+    return FALSE;
 }
 
 gboolean plugin_job_is_done(PluginJob *job)
@@ -362,8 +345,7 @@ void plugin_job_free(PluginJob *job)
     g_mutex_unlock(&job->lock);
     nst_image_free(job->frame);
     nst_image_free(job->result);
-    nst_image_free(job->content);
-    nst_image_free(job->style);
+    nst_transfer_free(job->transfer);
     g_mutex_clear(&job->lock);
     g_free(job);
 }

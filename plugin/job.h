@@ -8,7 +8,7 @@
 #ifndef PLUGIN_JOB_H
 #define PLUGIN_JOB_H
 
-#include <glib.h>
+#include <libgimp/gimp.h>
 
 #include <nst/nst.h>
 
@@ -32,9 +32,11 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
 
 /* Asks the worker to stop; returns at once. */
 void plugin_job_cancel(PluginJob *job);
-/* Steering, taken up at the engine's next evaluation. */
-void plugin_job_set_weights(PluginJob *job, double content_weight, double style_weight, double tv_weight);
-void plugin_job_set_style_scale(PluginJob *job, double style_scale);
+/* Steering, straight to the engine (taken up at its next evaluation); a
+ * value outside the engine's limits is refused with a message. */
+gboolean plugin_job_set_weights(PluginJob *job, double content_weight, double style_weight, double tv_weight,
+                                GError **error);
+gboolean plugin_job_set_style_scale(PluginJob *job, double style_scale, GError **error);
 
 gboolean plugin_job_is_done(PluginJob *job);
 /* Runs the default main context until the worker has finished and its done

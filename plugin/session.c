@@ -472,8 +472,14 @@ static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
         double content_weight, style_weight, tv_weight, style_scale;
         plugin_settings_read_steering(GIMP_PROCEDURE_CONFIG(config), &content_weight, &style_weight, &tv_weight,
                                    &style_scale);
-        plugin_job_set_weights(s->job, content_weight, style_weight, tv_weight);
-        plugin_job_set_style_scale(s->job, style_scale);
+        GError *error = NULL;
+        if (!plugin_job_set_weights(s->job, content_weight, style_weight, tv_weight, &error) ||
+            !plugin_job_set_style_scale(s->job, style_scale, &error)) {
+            if (s->dialog != NULL)
+                ui_dialog_set_message(s->dialog, error->message, TRUE);
+            g_error_free(error);
+            return;
+        }
         /* The running job now makes the picture of these settings. */
         s->settings.params.content_weight = content_weight;
         s->settings.params.style_weight = style_weight;

@@ -18,7 +18,7 @@
 
 nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err)
 {
-    if (nst_params_validate(params, model, err) != NST_OK)
+    if ((model ? nst_params_validate(params, model, err) : nst_params_check(params, err)) != NST_OK)
         return NULL;
     nst_transfer *t = nst_alloc_zero(1, sizeof *t, "the transfer", err);
     if (!t)
@@ -31,6 +31,16 @@ nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params,
     t->steer.tv_weight = params->tv_weight;
     t->steer.style_scale = params->style_scale;
     return t;
+}
+
+nst_status nst_transfer_set_model(nst_transfer *t, const nst_model *model, nst_error *err)
+{
+    if (!model)
+        return nst_error_set(err, NST_ERR_INVALID, "no model was given");
+    nst_status s = nst_params_validate(&t->params, model, err);
+    if (s == NST_OK)
+        t->model = model;
+    return s;
 }
 
 void nst_transfer_free(nst_transfer *t)
@@ -138,8 +148,11 @@ void nst_transfer_working_size(const nst_params *params, int content_width, int 
 
 /* ---- one run ---- */
 
+/* What a plan needs: a model and a content picture. */
 static nst_status check_content(const nst_transfer *t, nst_error *err)
 {
+    if (!t->model)
+        return nst_error_set(err, NST_ERR_INVALID, "no model was given");
     if (!t->content)
         return nst_error_set(err, NST_ERR_INVALID, "no content picture was given");
     return NST_OK;
@@ -166,7 +179,7 @@ nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *e
 size_t nst_transfer_estimate_bytes(const nst_transfer *t)
 {
     nst_plan plan;
-    if (!t->content)
+    if (!t->model || !t->content)
         return 0;
     make_plan(t, &plan, NULL);
     return plan.bytes;

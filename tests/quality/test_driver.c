@@ -224,6 +224,48 @@ static void test_same_bytes(void)
     nst_image_free(c);
 }
 
+/* A front end makes the transfer and steers it before the model is there
+ * (the plug-in does, while the model loads); the steering made then is in
+ * force when the run starts, and a layer the model lacks is refused when
+ * the model comes. */
+static void test_model_given_later(void)
+{
+    nst_params p;
+    nst_params_init(&p, NST_MODEL_SQUEEZENET11);
+    p.iterations = 0;
+    p.size = 32;
+    nst_error err = {0};
+    nst_transfer *t = nst_transfer_new(NULL, &p, &err);
+    CHECK(t != NULL, "nst_transfer_new without a model: %s", err.message);
+    if (!t)
+        return;
+    CHECK(nst_transfer_set_content(t, content, &err) == NST_OK && nst_transfer_add_style(t, style, 1, &err) == NST_OK,
+          "%s", err.message);
+    nst_plan plan;
+    err = (nst_error){0};
+    CHECK(nst_transfer_plan(t, &plan, &err) == NST_ERR_INVALID && strstr(err.message, "no model"),
+          "plan without a model: '%s'", err.message);
+    CHECK(nst_transfer_set_weights(t, 1.0, 0.0, 0.0, &err) == NST_OK, "steering before the model: %s", err.message);
+    CHECK(nst_transfer_set_model(t, model, &err) == NST_OK, "set_model: %s", err.message);
+    record r = {.evals_in_order = 1};
+    nst_transfer_set_progress_callback(t, on_progress, &r);
+    nst_image *out = NULL;
+    CHECK(nst_transfer_run(t, &out, &err) == NST_OK, "run: %s", err.message);
+    /* beta = tau = 0: the total is the content term alone. */
+    CHECK(r.calls == 1 && r.last.total == r.last.content, "total %g, content %g after steering", r.last.total,
+          r.last.content);
+    nst_image_free(out);
+    nst_transfer_free(t);
+
+    CHECK(nst_params_set_style_layers(&p, "conv1,fire2", &err) == NST_OK, "%s", err.message);
+    snprintf(p.style_layers[1], NST_LAYER_NAME_MAX, "relu1_1"); /* a VGG layer */
+    t = nst_transfer_new(NULL, &p, &err);
+    err = (nst_error){0};
+    CHECK(t && nst_transfer_set_model(t, model, &err) == NST_ERR_NOT_FOUND && strstr(err.message, "relu1_1"),
+          "a VGG layer on SqueezeNet: '%s'", err.message);
+    nst_transfer_free(t);
+}
+
 int main(void)
 {
     nst_error err = {0};
@@ -238,6 +280,7 @@ int main(void)
     test_progress_preview_and_steering();
     test_cancel();
     test_same_bytes();
+    test_model_given_later();
     nst_image_free(content);
     nst_image_free(style);
     nst_model_free(model);

@@ -233,7 +233,12 @@ typedef void (*nst_preview_fn)(const nst_image *image, const nst_progress *progr
 
 typedef struct nst_transfer nst_transfer;
 
+/* `model` may be NULL and given later with nst_transfer_set_model (a front
+ * end can make the transfer, hand it pictures and steer it while the model
+ * still loads); without one, params are checked without their layer names. */
 nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err);
+/* Before the run: checks the params' layer names against `model`. */
+nst_status nst_transfer_set_model(nst_transfer *transfer, const nst_model *model, nst_error *err);
 void nst_transfer_free(nst_transfer *transfer);
 
 /* The content picture (copied). */
