@@ -11,7 +11,9 @@ struct PluginJob {
     /* Fixed at start; the worker reads them. */
     nst_model_kind kind;
     nst_image *content;
-    nst_image *style;
+    nst_image *styles[NST_MAX_STYLES];
+    double blends[NST_MAX_STYLES];
+    int n_styles;
     int output_width;
     int output_height;
     gint64 frame_interval_us;
@@ -156,8 +158,8 @@ static nst_status run_transfer(PluginJob *job, const nst_model *model, nst_image
     if (transfer == NULL)
         return err->code != NST_OK ? err->code : NST_ERR_INVALID;
     nst_status status = nst_transfer_set_content(transfer, job->content, err);
-    if (status == NST_OK)
-        status = nst_transfer_add_style(transfer, job->style, 1.0, err);
+    for (int i = 0; i < job->n_styles && status == NST_OK; i++)
+        status = nst_transfer_add_style(transfer, job->styles[i], job->blends[i], err);
     if (status != NST_OK) {
         nst_transfer_free(transfer);
         return status;
@@ -266,7 +268,7 @@ static gboolean job_idle(gpointer data)
 }
 
 PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
-                      nst_image *style, int output_width, int output_height,
+                      nst_image *const *styles, const double *blends, int n_styles, int output_width, int output_height,
                       gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
 {
     PluginJob *job = g_new0(PluginJob, 1);
@@ -274,16 +276,21 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
     job->kind = kind;
     job->params = *params;
     job->content = content;
-    job->style = style;
+    job->n_styles = MIN(n_styles, NST_MAX_STYLES);
+    for (int i = 0; i < job->n_styles; i++) {
+        job->styles[i] = styles[i];
+        job->blends[i] = blends[i];
+    }
     job->output_width = output_width;
     job->output_height = output_height;
     job->frame_interval_us = frame_interval_us;
     job->callbacks = *callbacks;
     job->status = NST_OK;
-    plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
+    plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g, %d styles, "
+              "style scale %g",
               nst_model_kind_name(kind), params->iterations, params->size,
               (unsigned long long)params->seed, params->content_weight, params->style_weight,
-              params->tv_weight);
+              params->tv_weight, job->n_styles, params->style_scale);
     job->thread = g_thread_new("nst-worker", job_worker, job);
     return job;
 }
@@ -363,7 +370,8 @@ void plugin_job_free(PluginJob *job)
     nst_image_free(job->frame);
     nst_image_free(job->result);
     nst_image_free(job->content);
-    nst_image_free(job->style);
+    for (int i = 0; i < job->n_styles; i++)
+        nst_image_free(job->styles[i]);
     g_mutex_clear(&job->lock);
     g_free(job);
 }
