@@ -62,6 +62,8 @@ enum option_id {
     OPT_SCALES,
     OPT_MAX_MEMORY,
     OPT_TILE_SIZE,
+    OPT_STRENGTH,
+    OPT_LIST_STYLES,
 };
 
 static const struct option long_options[] = {
@@ -94,6 +96,8 @@ static const struct option long_options[] = {
     {"scales", required_argument, NULL, OPT_SCALES},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"tile-size", required_argument, NULL, OPT_TILE_SIZE},
+    {"strength", required_argument, NULL, OPT_STRENGTH},
+    {"list-styles", no_argument, NULL, OPT_LIST_STYLES},
     {NULL, 0, NULL, 0},
 };
 
@@ -110,7 +114,10 @@ typedef struct cli {
     const char *style_layer_weights;
     int save_every; /* 0 = off */
     int quiet;
-    int help, version;
+    int help, version, list_styles;
+    double strength; /* < 0: not given */
+    /* Given explicitly: they win over --strength and over a gallery entry's settings. */
+    int content_weight_given, style_weight_given, tv_weight_given, style_scale_given;
 } cli;
 
 static void print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -254,6 +261,7 @@ static int first_pass(int argc, char **argv, cli *cli)
             return EXIT_USAGE;
         cli->help |= id == OPT_HELP;
         cli->version |= id == OPT_VERSION;
+        cli->list_styles |= id == OPT_LIST_STYLES;
     }
     if (optind < argc) {
         print_error("unexpected argument '%s' (options start with --; see nst --help)", argv[optind]);
@@ -324,9 +332,16 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_ITERATIONS: return parse_integer("iterations", arg, 0, NST_ITERATIONS_MAX, &p->iterations);
     case OPT_OPTIMIZER: return engine_parsed("optimizer", nst_optimizer_from_name(arg, &p->optimizer, &err), &err);
     case OPT_LEARNING_RATE: return parse_number("learning-rate", arg, 0, NST_LEARNING_RATE_MAX, &p->learning_rate);
-    case OPT_CONTENT_WEIGHT: return parse_number("content-weight", arg, 1, NST_WEIGHT_MAX, &p->content_weight);
-    case OPT_STYLE_WEIGHT: return parse_number("style-weight", arg, 1, NST_WEIGHT_MAX, &p->style_weight);
-    case OPT_TV_WEIGHT: return parse_number("tv-weight", arg, 1, NST_WEIGHT_MAX, &p->tv_weight);
+    case OPT_CONTENT_WEIGHT:
+        cli->content_weight_given = 1;
+        return parse_number("content-weight", arg, 1, NST_WEIGHT_MAX, &p->content_weight);
+    case OPT_STYLE_WEIGHT:
+        cli->style_weight_given = 1;
+        return parse_number("style-weight", arg, 1, NST_WEIGHT_MAX, &p->style_weight);
+    case OPT_TV_WEIGHT:
+        cli->tv_weight_given = 1;
+        return parse_number("tv-weight", arg, 1, NST_WEIGHT_MAX, &p->tv_weight);
+    case OPT_STRENGTH: return parse_number("strength", arg, 1, NST_STRENGTH_MAX, &cli->strength);
     case OPT_CONTENT_LAYERS: return engine_parsed("content-layers", nst_params_set_content_layers(p, arg, &err), &err);
     case OPT_STYLE_LAYERS: return engine_parsed("style-layers", nst_params_set_style_layers(p, arg, &err), &err);
     case OPT_STYLE_LAYER_WEIGHTS: cli->style_layer_weights = arg; return 1; /* after --style-layers */
@@ -335,7 +350,9 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_SEED: return parse_seed(arg, &p->seed);
     case OPT_PRESERVE_COLORS:
         return engine_parsed("preserve-colors", nst_colors_from_name(arg, &p->preserve_colors, &err), &err);
-    case OPT_STYLE_SCALE: return parse_number("style-scale", arg, 0, NST_STYLE_SCALE_MAX, &p->style_scale);
+    case OPT_STYLE_SCALE:
+        cli->style_scale_given = 1;
+        return parse_number("style-scale", arg, 0, NST_STYLE_SCALE_MAX, &p->style_scale);
     case OPT_THREADS: return parse_integer("threads", arg, 0, NST_THREADS_MAX, &p->threads);
     case OPT_SAVE_EVERY: return parse_integer("save-every", arg, 1, INT_MAX, &cli->save_every);
     case OPT_LOG: cli->log_path = arg; return 1;
@@ -343,7 +360,7 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_SCALES: return parse_integer("scales", arg, 0, NST_MAX_STAGES, &p->scales);
     case OPT_TILE_SIZE: return parse_integer("tile-size", arg, 0, NST_SIZE_MAX, &p->tile_size);
     case OPT_MAX_MEMORY: return engine_parsed("max-memory", nst_parse_bytes(arg, &p->max_memory, &err), &err);
-    default: return 1; /* --help and --version: first pass */
+    default: return 1; /* --help, --version and --list-styles: first pass */
     }
 }
 
@@ -352,6 +369,80 @@ static int require(const void *value, const char *option)
     if (!value)
         print_error("missing %s (see nst --help)", option);
     return value != NULL;
+}
+
+/* --strength sets the weights that were not given raw: a raw weight wins. */
+static void apply_strength(const cli *cli, nst_params *p)
+{
+    double content_weight, style_weight, tv_weight;
+    if (cli->strength < 0 ||
+        nst_strength_weights(cli->model, cli->strength, &content_weight, &style_weight, &tv_weight, NULL) != NST_OK)
+        return; /* not given (its range was checked when it was read) */
+    if (!cli->content_weight_given)
+        p->content_weight = content_weight;
+    if (!cli->style_weight_given)
+        p->style_weight = style_weight;
+    if (!cli->tv_weight_given)
+        p->tv_weight = tv_weight;
+}
+
+/* A --style that names no file is a gallery entry: its picture is used, and
+ * without --style-scale the first entry's recommended style scale. */
+static int resolve_styles(cli *cli, nst_params *p)
+{
+    nst_gallery *gallery = NULL;
+    const nst_style_entry *first_entry = NULL;
+    nst_error err = {0};
+    int rc = 0;
+    for (int i = 0; i < cli->n_styles && rc == 0; i++) {
+        if (access(cli->styles[i], F_OK) == 0)
+            continue;
+        if (!gallery && !(gallery = nst_gallery_open(NULL, &err))) {
+            print_error("--style: there is no file '%s', and the style gallery cannot be read: %s", cli->styles[i],
+                        err.message);
+            rc = EXIT_ENGINE;
+            break;
+        }
+        const nst_style_entry *entry = nst_gallery_find(gallery, cli->styles[i], &err);
+        char *path = entry ? strdup(entry->path) : NULL;
+        if (!entry) {
+            print_error("--style: there is no file '%s', and %s (nst --list-styles shows the gallery)", cli->styles[i],
+                        err.message);
+            rc = EXIT_USAGE;
+        } else if (!path) {
+            print_error("out of memory");
+            rc = EXIT_ENGINE;
+        } else {
+            free(cli->styles[i]);
+            cli->styles[i] = path;
+            first_entry = first_entry ? first_entry : entry;
+        }
+    }
+    if (rc == 0 && first_entry && !cli->style_scale_given)
+        p->style_scale = nst_style_entry_scale(first_entry, p->style_scale);
+    nst_gallery_free(gallery);
+    return rc;
+}
+
+/* --list-styles: the gallery, one line per picture. */
+static int list_styles(void)
+{
+    nst_error err = {0};
+    nst_gallery *gallery = nst_gallery_open(NULL, &err);
+    if (!gallery) {
+        print_error("%s", err.message);
+        return EXIT_ENGINE;
+    }
+    printf("%-26s %-40s %-20s %-8s %-5s %s\n", "NAME", "PAINTING", "PAINTER", "YEAR", "SCALE", "WHERE");
+    for (int i = 0; i < nst_gallery_count(gallery); i++) {
+        const nst_style_entry *e = nst_gallery_entry(gallery, i);
+        printf("%-26s %-40s %-20s %-8s %-5g %s\n", e->name, e->title, e->painter[0] ? e->painter : "-",
+               e->year[0] ? e->year : "-", e->style_scale, e->path);
+    }
+    if (nst_gallery_count(gallery) == 0)
+        printf("(the gallery is empty; looked in %s)\n", nst_gallery_folders(gallery));
+    nst_gallery_free(gallery);
+    return 0;
 }
 
 static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
@@ -369,6 +460,10 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
     if (!require(cli->content_path, "--content") || !require(cli->n_styles ? cli->styles[0] : NULL, "--style") ||
         !require(cli->output_path, "--output"))
         return EXIT_USAGE;
+    apply_strength(cli, p);
+    int rc = resolve_styles(cli, p);
+    if (rc)
+        return rc;
     /* Every range now, not after the pictures and the model are loaded. */
     if (nst_params_check(p, &err) != NST_OK) {
         print_error("%s", err.message);
@@ -409,10 +504,13 @@ static void print_help(nst_model_kind model)
            "Pictures:\n"
            "  --content FILE           the picture to repaint (PNG or JPEG)\n"
            "  --style FILE[,FILE...]   one or more style pictures (repeatable; a name that is an existing\n"
-           "                           file is taken whole, else write a comma inside a name as \\,)\n"
+           "                           file is taken whole, else write a comma inside a name as \\,);\n"
+           "                           a name that is no file is a gallery style, e.g. starry_night\n"
+           "  --list-styles            list the gallery: name, painting, painter, year, where\n"
            "  --output FILE            the result: .png, .jpg or .jpeg\n"
            "  --size N                 longest side of the result in px, 0 = the content's (%d)\n"
-           "  --style-scale F          style picture size relative to the result (%g)\n"
+           "  --style-scale F          style picture size relative to the result (%g; a gallery style\n"
+           "                           given without it uses its own recommended scale)\n"
            "  --style-blend W,W...     weight of each style picture (equal)\n"
            "  --preserve-colors MODE   none, luminance or histogram (%s)\n"
            "\n"
@@ -422,6 +520,11 @@ static void print_help(nst_model_kind model)
            "  --content-layers L,L...  (%s)\n"
            "  --style-layers L,L...    (%s)\n"
            "  --style-layer-weights W,W...  one per style layer (equal)\n"
+           "\n"
+           "Strength:\n"
+           "  --strength N             0-100: how strongly the style shows (50 = the default weights);\n"
+           "                           style weight = default x 10^((N - 50) / 25); a raw\n"
+           "                           --content-weight, --style-weight or --tv-weight given too wins\n"
            "\n"
            "Optimisation:\n"
            "  --iterations N           optimiser iterations; 0 = evaluate the start picture once (%d)\n"
@@ -722,7 +825,7 @@ done:
 }
 int main(int argc, char **argv)
 {
-    cli cli = {.model = NST_MODEL_SQUEEZENET11};
+    cli cli = {.model = NST_MODEL_SQUEEZENET11, .strength = -1};
     int rc = first_pass(argc, argv, &cli);
     if (rc)
         return rc;
@@ -730,6 +833,8 @@ int main(int argc, char **argv)
         print_help(cli.model);
         return 0;
     }
+    if (cli.list_styles)
+        return list_styles();
     if (cli.version) {
         printf("nst (gimp-neural-style) %s\n", NST_VERSION);
         return 0;

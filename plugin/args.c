@@ -1,11 +1,24 @@
 #include "args.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "pixels.h"
 
-const char *const plugin_args_steering[] = {"content-weight", "style-weight", "tv-weight", "style-scale", NULL};
+const char *const plugin_args_steering[] = {"content-weight", "style-weight", "tv-weight", "style-scale", "strength",
+                                            NULL};
+
+static const PluginSlotNames slot_names[PLUGIN_DIALOG_STYLES] = {
+    {"style-source", "style-preset", "style-layer", "style-file", "style1-blend"},
+    {"style2-source", "style2-preset", "style2-layer", "style2-file", "style2-blend"},
+    {"style3-source", "style3-preset", "style3-layer", "style3-file", "style3-blend"},
+};
+
+const PluginSlotNames *plugin_args_slot(int slot)
+{
+    return &slot_names[CLAMP(slot, 0, PLUGIN_DIALOG_STYLES - 1)];
+}
 
 /* A choice's ids are the engine's enum values, and its nicks (the PDB
  * spelling, the same as the command line's) come from the engine's names;
@@ -40,7 +53,8 @@ static const char *output_nick(int id)
 }
 static const char *source_nick(int id)
 {
-    return id == PLUGIN_STYLE_SOURCE_FILE ? "file" : "layer";
+    static const char *const nicks[] = {"layer", "file", "gallery", "none"};
+    return nicks[CLAMP(id, PLUGIN_STYLE_SOURCE_LAYER, PLUGIN_STYLE_SOURCE_NONE)];
 }
 
 static const ChoiceItem model_items[] = {
@@ -71,18 +85,29 @@ static const ChoiceItem output_items[] = {
     {PLUGIN_OUTPUT_REPLACE, N_("Replace the layer")},
     {-1, NULL},
 };
+/* The gallery first: a new user has no style picture yet. */
 static const ChoiceItem source_items[] = {
+    {PLUGIN_STYLE_SOURCE_GALLERY, N_("The gallery")},
     {PLUGIN_STYLE_SOURCE_LAYER, N_("A layer")},
     {PLUGIN_STYLE_SOURCE_FILE, N_("A file")},
     {-1, NULL},
 };
+/* The further slots start with this, then source_items. */
+static const ChoiceItem no_source_item = {PLUGIN_STYLE_SOURCE_NONE, N_("None")};
 
-static GimpChoice *choice_new(const ChoiceItem *items, ChoiceNick nick)
+static GimpChoice *choice_new_after(const ChoiceItem *first, const ChoiceItem *items, ChoiceNick nick)
 {
     GimpChoice *choice = gimp_choice_new();
+    if (first != NULL)
+        gimp_choice_add(choice, nick(first->id), first->id, _(first->label), NULL);
     for (const ChoiceItem *item = items; item->label != NULL; item++)
         gimp_choice_add(choice, nick(item->id), item->id, _(item->label), NULL);
     return choice;
+}
+
+static GimpChoice *choice_new(const ChoiceItem *items, ChoiceNick nick)
+{
+    return choice_new_after(NULL, items, nick);
 }
 
 void plugin_args_register(GimpProcedure *procedure)
@@ -113,7 +138,7 @@ void plugin_args_register(GimpProcedure *procedure)
         _("How strongly the result takes the textures and colours of the style (beta)"), 0.0, NST_WEIGHT_MAX,
         d.style_weight, G_PARAM_READWRITE);
     gimp_procedure_add_double_argument(
-        procedure, "tv-weight", _("Smoothin_g"),
+        procedure, "tv-weight", _("Smoot_hing"),
         _("Total-variation weight: higher values give smoother, less noisy results (tau)"), 0.0, NST_WEIGHT_MAX,
         d.tv_weight, G_PARAM_READWRITE);
     gimp_procedure_add_int_argument(
@@ -158,28 +183,254 @@ void plugin_args_register(GimpProcedure *procedure)
         _("new-layer: add the result as a layer above; replace: change the layer itself"),
         choice_new(output_items, output_nick), output_nick(PLUGIN_OUTPUT_NEW_LAYER), G_PARAM_READWRITE);
 
-    gimp_procedure_add_choice_aux_argument(
-        procedure, "style-source", _("Style _from"), _("Take the style from a layer or from a file"),
-        choice_new(source_items, source_nick), source_nick(PLUGIN_STYLE_SOURCE_LAYER), G_PARAM_READWRITE);
+    /* Appended, so calls that give the arguments by position keep working. */
+    gimp_procedure_add_string_argument(
+        procedure, "style-preset", _("_Painting"),
+        _("A painting of the built-in gallery by name (starry_night, great_wave, the_scream, udnie, "
+          "woman_with_a_hat, shipwreck_of_the_minotaur; pictures in ~/.local/share/gimp-neural-style/styles "
+          "join by file name); its recommended style scale multiplies style-scale.  Set one of style-preset, "
+          "style-layer and style-file"),
+        "", G_PARAM_READWRITE);
+    gimp_procedure_add_double_argument(
+        procedure, "strength", _("Stren_gth"),
+        _("How strongly the style shows, 0 to 100; 50 gives the model's default weights.  A content-weight, "
+          "style-weight or tv-weight set to other than its default wins over strength for that weight"),
+        NST_STRENGTH_MIN, NST_STRENGTH_MAX, NST_STRENGTH_DEFAULT, G_PARAM_READWRITE);
+    gimp_procedure_add_string_array_argument(
+        procedure, "style-presets", _("More paintings"),
+        _("More gallery paintings blended with the style, by name"), G_PARAM_READWRITE);
+    gimp_procedure_add_string_array_argument(
+        procedure, "style-files", _("More style files"),
+        _("More style pictures blended with the style, as file names or URIs"), G_PARAM_READWRITE);
+    /* No "style-layers": GIMP 3.0.4 refuses a call whose drawable-array
+     * argument was left unset ("out of range"), which every existing script
+     * would do.  A layer goes in style-layer, and more styles as files. */
+    gimp_procedure_add_double_array_argument(
+        procedure, "style-blend", _("Style blend"),
+        _("Blend weight of each style, in the order style-preset/style-layer/style-file, style-presets, "
+          "style-files (empty = equal)"),
+        G_PARAM_READWRITE);
+
+    for (int slot = 0; slot < PLUGIN_DIALOG_STYLES; slot++) {
+        const PluginSlotNames *names = plugin_args_slot(slot);
+        if (slot == 0) {
+            gimp_procedure_add_choice_aux_argument(
+                procedure, names->source, _("Style _from"),
+                _("Take the style from the gallery, a layer or a file"), choice_new(source_items, source_nick),
+                source_nick(PLUGIN_STYLE_SOURCE_GALLERY), G_PARAM_READWRITE);
+        } else {
+            char *label = g_strdup_printf(_("Style _%d from"), slot + 1);
+            gimp_procedure_add_choice_aux_argument(
+                procedure, names->source, label, _("Blend in another style: from the gallery, a layer or a file"),
+                choice_new_after(&no_source_item, source_items, source_nick), source_nick(PLUGIN_STYLE_SOURCE_NONE),
+                G_PARAM_READWRITE);
+            g_free(label);
+            gimp_procedure_add_string_aux_argument(procedure, names->preset, _("Painting"),
+                                                   _("A painting of the gallery"), "", G_PARAM_READWRITE);
+            gimp_procedure_add_drawable_aux_argument(procedure, names->layer, _("Layer"),
+                                                     _("Layer whose picture gives the style"), TRUE,
+                                                     G_PARAM_READWRITE);
+            gimp_procedure_add_file_aux_argument(procedure, names->file, _("File"),
+                                                 _("Picture file that gives the style"),
+                                                 GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL, G_PARAM_READWRITE);
+        }
+        gimp_procedure_add_double_aux_argument(procedure, names->blend, _("Blend"),
+                                               _("How much of this style, against the others"), 0.0, 100.0,
+                                               1.0, G_PARAM_READWRITE);
+    }
     gimp_procedure_add_boolean_aux_argument(
         procedure, "live-preview", _("Li_ve preview"),
         _("Start at once and show the picture on the canvas while it is being made"), TRUE,
         G_PARAM_READWRITE);
 }
 
+/* ---- the styles ---- */
+
+/* Collects the styles of one read; the gallery is opened when a name needs it. */
+typedef struct StyleReader {
+    PluginSettings *settings;
+    nst_gallery *gallery;
+    const nst_style_entry *first_entry; /* the first gallery style: its scale counts */
+} StyleReader;
+
+static void settings_problem(PluginSettings *settings, char *message)
+{
+    if (settings->problem == NULL)
+        settings->problem = message;
+    else
+        g_free(message);
+}
+
+static PluginStyle *add_style(StyleReader *reader, double blend)
+{
+    PluginSettings *settings = reader->settings;
+    if (settings->n_styles == NST_MAX_STYLES) {
+        settings_problem(settings, g_strdup_printf(_("At most %d style pictures."), NST_MAX_STYLES));
+        return NULL;
+    }
+    PluginStyle *style = &settings->styles[settings->n_styles++];
+    memset(style, 0, sizeof *style);
+    style->blend = blend;
+    return style;
+}
+
+static void add_style_layer(StyleReader *reader, GimpDrawable *layer, double blend)
+{
+    PluginStyle *style = add_style(reader, blend);
+    if (style != NULL) {
+        style->layer = g_object_ref(layer);
+        style->name = g_strdup(gimp_item_get_name(GIMP_ITEM(layer)));
+    }
+}
+
+static char *file_stem(GFile *file)
+{
+    char *base = g_file_get_basename(file);
+    char *dot = strrchr(base, '.');
+    if (dot != NULL && dot != base)
+        *dot = '\0';
+    return base;
+}
+
+static void add_style_file(StyleReader *reader, GFile *file, double blend)
+{
+    PluginStyle *style = add_style(reader, blend);
+    if (style != NULL) {
+        style->file = g_object_ref(file);
+        style->name = file_stem(file);
+    }
+}
+
+static void add_style_preset(StyleReader *reader, const char *name, double blend)
+{
+    nst_error err = {0};
+    if (reader->gallery == NULL && (reader->gallery = nst_gallery_open(NULL, &err)) == NULL) {
+        settings_problem(reader->settings, g_strdup_printf(_("The style gallery cannot be read: %s"), err.message));
+        return;
+    }
+    const nst_style_entry *entry = nst_gallery_find(reader->gallery, name, &err);
+    if (entry == NULL) {
+        settings_problem(reader->settings, g_strdup_printf(_("Unknown style-preset: %s"), err.message));
+        return;
+    }
+    GFile *file = g_file_new_for_path(entry->path);
+    add_style_file(reader, file, blend);
+    g_object_unref(file);
+    if (reader->first_entry == NULL)
+        reader->first_entry = entry;
+}
+
+/* The dialog's slots that are on, each with its blend weight. */
+static void read_dialog_styles(StyleReader *reader, GimpProcedureConfig *config)
+{
+    for (int slot = 0; slot < PLUGIN_DIALOG_STYLES; slot++) {
+        const PluginSlotNames *names = plugin_args_slot(slot);
+        PluginStyleSource source = gimp_procedure_config_get_choice_id(config, names->source);
+        GimpDrawable *layer = NULL;
+        GFile *file = NULL;
+        char *preset = NULL;
+        double blend = 1.0;
+        g_object_get(config, names->layer, &layer, names->file, &file, names->preset, &preset, names->blend, &blend,
+                     NULL);
+        if (source == PLUGIN_STYLE_SOURCE_GALLERY && preset != NULL && *preset != '\0')
+            add_style_preset(reader, preset, blend);
+        else if (source == PLUGIN_STYLE_SOURCE_LAYER && layer != NULL)
+            add_style_layer(reader, layer, blend);
+        else if (source == PLUGIN_STYLE_SOURCE_FILE && file != NULL)
+            add_style_file(reader, file, blend);
+        g_clear_object(&layer);
+        g_clear_object(&file);
+        g_free(preset);
+    }
+}
+
+/* A script's call: one of style-preset / style-layer / style-file, then the arrays. */
+static void read_script_styles(StyleReader *reader, GimpProcedureConfig *config)
+{
+    GimpDrawable *layer = NULL;
+    GFile *file = NULL;
+    char *preset = NULL;
+    char **presets = NULL, **files = NULL;
+    GimpArray *blend = NULL;
+    g_object_get(config, "style-layer", &layer, "style-file", &file, "style-preset", &preset, "style-presets",
+                 &presets, "style-files", &files, "style-blend", &blend, NULL);
+    gboolean has_preset = preset != NULL && *preset != '\0';
+    if (has_preset + (layer != NULL) + (file != NULL) > 1)
+        settings_problem(reader->settings,
+                         g_strdup(_("Two style pictures: set only one of “style-preset”, “style-layer” and "
+                                    "“style-file” (more go in “style-presets” and “style-files”).")));
+    else if (has_preset)
+        add_style_preset(reader, preset, 1.0);
+    else if (layer != NULL)
+        add_style_layer(reader, layer, 1.0);
+    else if (file != NULL)
+        add_style_file(reader, file, 1.0);
+    for (int i = 0; presets != NULL && presets[i] != NULL; i++)
+        add_style_preset(reader, presets[i], 1.0);
+    for (int i = 0; files != NULL && files[i] != NULL; i++) {
+        GFile *more = g_file_new_for_commandline_arg(files[i]);
+        add_style_file(reader, more, 1.0);
+        g_object_unref(more);
+    }
+
+    gsize n_blend = 0;
+    const double *weights = blend != NULL ? gimp_double_array_get_values(blend, &n_blend) : NULL;
+    PluginSettings *settings = reader->settings;
+    if (n_blend > 0 && n_blend != (gsize)settings->n_styles)
+        settings_problem(settings, g_strdup_printf(_("“style-blend” has %d weights for %d styles."), (int)n_blend,
+                                                   settings->n_styles));
+    for (gsize i = 0; i < n_blend && i < (gsize)settings->n_styles; i++)
+        settings->styles[i].blend = weights[i];
+    g_clear_object(&layer);
+    g_clear_object(&file);
+    g_free(preset);
+    g_strfreev(presets);
+    g_strfreev(files);
+    if (blend != NULL)
+        gimp_array_free(blend);
+}
+
+static void check_blend(PluginSettings *settings)
+{
+    double sum = 0;
+    for (int i = 0; i < settings->n_styles; i++) {
+        if (!(settings->styles[i].blend >= 0))
+            settings_problem(settings, g_strdup(_("Style blend weights must not be negative.")));
+        sum += settings->styles[i].blend;
+    }
+    if (settings->n_styles > 0 && !(sum > 0))
+        settings_problem(settings, g_strdup(_("The style blend weights must not all be 0.")));
+}
+
+/* Strength gives the weights; a raw weight set to other than its default
+ * (the PDB's) wins for that weight. */
+static void read_weights(GimpProcedureConfig *config, nst_model_kind kind, nst_params *p)
+{
+    double strength, content_weight, style_weight, tv_weight;
+    g_object_get(config, "strength", &strength, "content-weight", &content_weight, "style-weight", &style_weight,
+                 "tv-weight", &tv_weight, NULL);
+    nst_params pdb;
+    nst_params_init(&pdb, NST_MODEL_SQUEEZENET11);
+    if (nst_strength_weights(kind, strength, &p->content_weight, &p->style_weight, &p->tv_weight, NULL) != NST_OK)
+        return; /* GIMP keeps the argument within its range */
+    if (content_weight != pdb.content_weight)
+        p->content_weight = content_weight;
+    if (style_weight != pdb.style_weight)
+        p->style_weight = style_weight;
+    if (tv_weight != pdb.tv_weight)
+        p->tv_weight = tv_weight;
+}
+
 void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, gboolean from_dialog)
 {
-    GimpDrawable *style_layer = NULL;
-    GFile *style_file = NULL;
     int iterations, size, seed, max_memory_mib;
-    double content_weight, style_weight, tv_weight, learning_rate, style_scale;
+    double learning_rate, style_scale;
     gboolean live_preview;
 
-    g_object_get(config, "style-layer", &style_layer, "style-file", &style_file, "iterations", &iterations,
-                 "size", &size, "max-memory", &max_memory_mib, "seed", &seed, "content-weight", &content_weight, "style-weight",
-                 &style_weight, "tv-weight", &tv_weight, "learning-rate", &learning_rate, "style-scale",
-                 &style_scale, "live-preview", &live_preview, NULL);
+    g_object_get(config, "iterations", &iterations, "size", &size, "max-memory", &max_memory_mib, "seed", &seed,
+                 "learning-rate", &learning_rate, "style-scale", &style_scale, "live-preview", &live_preview, NULL);
 
+    memset(settings, 0, sizeof *settings);
     settings->kind = gimp_procedure_config_get_choice_id(config, "model");
     nst_params_init(&settings->params, settings->kind);
     nst_params *p = &settings->params;
@@ -187,54 +438,97 @@ void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config,
     p->size = size;
     p->max_memory = (size_t)max_memory_mib << 20;
     p->seed = (uint64_t)seed;
-    p->content_weight = content_weight;
-    p->style_weight = style_weight;
-    p->tv_weight = tv_weight;
+    read_weights(config, settings->kind, p);
     p->learning_rate = learning_rate;
-    p->style_scale = style_scale;
     p->optimizer = gimp_procedure_config_get_choice_id(config, "optimizer");
     p->init = gimp_procedure_config_get_choice_id(config, "init");
     p->preserve_colors = gimp_procedure_config_get_choice_id(config, "preserve-colors");
     settings->output = gimp_procedure_config_get_choice_id(config, "output");
     settings->live_preview = live_preview;
 
-    if (from_dialog) {
-        if (gimp_procedure_config_get_choice_id(config, "style-source") == PLUGIN_STYLE_SOURCE_LAYER)
-            g_clear_object(&style_file);
-        else
-            g_clear_object(&style_layer);
-    }
-    settings->style_layer = style_layer;
-    settings->style_file = style_file;
+    StyleReader reader = {settings, NULL, NULL};
+    if (from_dialog)
+        read_dialog_styles(&reader, config);
+    else
+        read_script_styles(&reader, config);
+    check_blend(settings);
+    p->style_scale = reader.first_entry != NULL ? nst_style_entry_scale(reader.first_entry, style_scale) : style_scale;
+    nst_gallery_free(reader.gallery);
 }
 
 void plugin_settings_pick_style_source(GimpProcedureConfig *config)
 {
     GimpDrawable *layer = NULL;
     GFile *file = NULL;
-    g_object_get(config, "style-layer", &layer, "style-file", &file, NULL);
-    if ((layer == NULL) != (file == NULL))
+    char *preset = NULL;
+    g_object_get(config, "style-layer", &layer, "style-file", &file, "style-preset", &preset, NULL);
+    gboolean has_preset = preset != NULL && *preset != '\0';
+    if (has_preset + (layer != NULL) + (file != NULL) == 1)
         g_object_set(config, "style-source",
-                     source_nick(layer != NULL ? PLUGIN_STYLE_SOURCE_LAYER : PLUGIN_STYLE_SOURCE_FILE),
+                     source_nick(has_preset          ? PLUGIN_STYLE_SOURCE_GALLERY
+                                 : layer != NULL     ? PLUGIN_STYLE_SOURCE_LAYER
+                                                     : PLUGIN_STYLE_SOURCE_FILE),
                      NULL);
+    /* A script's further styles go to the dialog's further slots. */
+    char **presets = NULL, **files = NULL;
+    GimpArray *blend = NULL;
+    g_object_get(config, "style-presets", &presets, "style-files", &files, "style-blend", &blend, NULL);
+    gsize n_blend = 0, used = 0;
+    const double *weights = blend != NULL ? gimp_double_array_get_values(blend, &n_blend) : NULL;
+    int n_presets = presets != NULL ? (int)g_strv_length(presets) : 0;
+    int n_files = files != NULL ? (int)g_strv_length(files) : 0;
+    for (int slot = 1; slot < PLUGIN_DIALOG_STYLES && slot <= n_presets + n_files; slot++) {
+        const PluginSlotNames *names = plugin_args_slot(slot);
+        if (slot <= n_presets) {
+            g_object_set(config, names->source, source_nick(PLUGIN_STYLE_SOURCE_GALLERY), names->preset,
+                         presets[slot - 1], NULL);
+        } else {
+            GFile *more = g_file_new_for_commandline_arg(files[slot - 1 - n_presets]);
+            g_object_set(config, names->source, source_nick(PLUGIN_STYLE_SOURCE_FILE), names->file, more, NULL);
+            g_object_unref(more);
+        }
+        used = (gsize)slot + 1;
+    }
+    for (gsize i = 0; n_blend == used && i < used; i++)
+        g_object_set(config, plugin_args_slot((int)i)->blend, weights[i], NULL);
+    g_strfreev(presets);
+    g_strfreev(files);
+    if (blend != NULL)
+        gimp_array_free(blend);
+
+    /* The gallery's first painting, so a new user sees a style at once. */
+    nst_gallery *gallery = has_preset ? NULL : nst_gallery_open(NULL, NULL);
+    for (int slot = 0; gallery != NULL && nst_gallery_count(gallery) > 0 && slot < PLUGIN_DIALOG_STYLES; slot++) {
+        char *name = NULL;
+        g_object_get(config, plugin_args_slot(slot)->preset, &name, NULL);
+        if (name == NULL || *name == '\0')
+            g_object_set(config, plugin_args_slot(slot)->preset, nst_gallery_entry(gallery, 0)->name, NULL);
+        g_free(name);
+    }
+    nst_gallery_free(gallery);
     g_clear_object(&layer);
     g_clear_object(&file);
+    g_free(preset);
 }
 
-static gboolean same_style_source(const PluginSettings *a, const PluginSettings *b)
+static gboolean same_style(const PluginStyle *a, const PluginStyle *b)
 {
-    if ((a->style_layer == NULL) != (b->style_layer == NULL) || (a->style_file == NULL) != (b->style_file == NULL))
+    if ((a->layer == NULL) != (b->layer == NULL) || (a->file == NULL) != (b->file == NULL) || a->blend != b->blend)
         return FALSE;
-    if (a->style_layer != NULL &&
-        gimp_item_get_id(GIMP_ITEM(a->style_layer)) != gimp_item_get_id(GIMP_ITEM(b->style_layer)))
+    if (a->layer != NULL && gimp_item_get_id(GIMP_ITEM(a->layer)) != gimp_item_get_id(GIMP_ITEM(b->layer)))
         return FALSE;
-    return a->style_file == NULL || g_file_equal(a->style_file, b->style_file);
+    return a->file == NULL || g_file_equal(a->file, b->file);
 }
 
 gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSettings *b)
 {
     const nst_params *p = &a->params, *q = &b->params;
-    return a->kind == b->kind && same_style_source(a, b) && p->iterations == q->iterations &&
+    if (a->n_styles != b->n_styles || g_strcmp0(a->problem, b->problem) != 0)
+        return FALSE;
+    for (int i = 0; i < a->n_styles; i++)
+        if (!same_style(&a->styles[i], &b->styles[i]))
+            return FALSE;
+    return a->kind == b->kind && p->iterations == q->iterations &&
            p->size == q->size && p->seed == q->seed && p->content_weight == q->content_weight &&
            p->style_weight == q->style_weight && p->tv_weight == q->tv_weight &&
            p->learning_rate == q->learning_rate && p->style_scale == q->style_scale &&
@@ -244,33 +538,44 @@ gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSetti
 
 void plugin_settings_clear(PluginSettings *settings)
 {
-    g_clear_object(&settings->style_layer);
-    g_clear_object(&settings->style_file);
+    for (int i = 0; i < settings->n_styles; i++) {
+        g_clear_object(&settings->styles[i].layer);
+        g_clear_object(&settings->styles[i].file);
+        g_clear_pointer(&settings->styles[i].name, g_free);
+    }
+    settings->n_styles = 0;
+    g_clear_pointer(&settings->problem, g_free);
 }
 
-void plugin_settings_read_steering(GimpProcedureConfig *config, double *content_weight, double *style_weight,
-                                double *tv_weight, double *style_scale)
+void plugin_settings_read_steering(GimpProcedureConfig *config, gboolean from_dialog, double *content_weight,
+                                double *style_weight, double *tv_weight, double *style_scale)
 {
-    g_object_get(config, "content-weight", content_weight, "style-weight", style_weight, "tv-weight",
-                 tv_weight, "style-scale", style_scale, NULL);
+    PluginSettings now;
+    plugin_settings_read(&now, config, from_dialog);
+    *content_weight = now.params.content_weight;
+    *style_weight = now.params.style_weight;
+    *tv_weight = now.params.tv_weight;
+    *style_scale = now.params.style_scale;
+    plugin_settings_clear(&now);
 }
 
 gboolean plugin_settings_check(const PluginSettings *settings, GimpDrawable *content, GError **error)
 {
-    if (settings->style_layer == NULL && settings->style_file == NULL) {
-        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s",
-                    _("No style picture: set either “style-layer” (a layer) or “style-file” "
-                      "(a picture file)."));
+    if (settings->problem != NULL) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", settings->problem);
         return FALSE;
     }
-    if (settings->style_layer != NULL && settings->style_file != NULL) {
+    if (settings->n_styles == 0) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s",
-                    _("Two style pictures: set only one of “style-layer” and “style-file”."));
+                    _("No style picture: set one of “style-preset” (a painting of the gallery), “style-layer” "
+                      "(a layer) or “style-file” (a picture file)."));
         return FALSE;
     }
-    if (!plugin_drawable_check_exists(content, error) ||
-        (settings->style_layer != NULL && !plugin_drawable_check_exists(settings->style_layer, error)))
+    if (!plugin_drawable_check_exists(content, error))
         return FALSE;
+    for (int i = 0; i < settings->n_styles; i++)
+        if (settings->styles[i].layer != NULL && !plugin_drawable_check_exists(settings->styles[i].layer, error))
+            return FALSE;
     int width = gimp_drawable_get_width(content);
     int height = gimp_drawable_get_height(content);
     if (width < PLUGIN_MIN_LAYER_SIDE || height < PLUGIN_MIN_LAYER_SIDE) {
@@ -280,13 +585,14 @@ gboolean plugin_settings_check(const PluginSettings *settings, GimpDrawable *con
                     gimp_item_get_name(GIMP_ITEM(content)), width, height, PLUGIN_MIN_LAYER_SIDE);
         return FALSE;
     }
-    if (settings->style_layer != NULL &&
-        (gimp_drawable_get_width(settings->style_layer) < PLUGIN_MIN_LAYER_SIDE ||
-         gimp_drawable_get_height(settings->style_layer) < PLUGIN_MIN_LAYER_SIDE)) {
-        g_set_error(error, GIMP_PLUG_IN_ERROR, 0,
-                    _("The style layer “%s” is smaller than %d pixels on a side."),
-                    gimp_item_get_name(GIMP_ITEM(settings->style_layer)), PLUGIN_MIN_LAYER_SIDE);
-        return FALSE;
+    for (int i = 0; i < settings->n_styles; i++) {
+        GimpDrawable *layer = settings->styles[i].layer;
+        if (layer != NULL && (gimp_drawable_get_width(layer) < PLUGIN_MIN_LAYER_SIDE ||
+                              gimp_drawable_get_height(layer) < PLUGIN_MIN_LAYER_SIDE)) {
+            g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("The style layer “%s” is smaller than %d pixels on a side."),
+                        gimp_item_get_name(GIMP_ITEM(layer)), PLUGIN_MIN_LAYER_SIDE);
+            return FALSE;
+        }
     }
     nst_error err = {0};
     char *path = nst_model_find(settings->kind, NULL, &err);

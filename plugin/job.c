@@ -234,14 +234,16 @@ static gboolean job_idle(gpointer data)
 
 /* The transfer with the job's pictures and callbacks; the model comes on
  * the worker. */
-static nst_transfer *transfer_new(const nst_params *params, const nst_image *content, const nst_image *style,
-                                  PluginJob *job, nst_error *err)
+static nst_transfer *transfer_new(const nst_params *params, const nst_image *content, nst_image *const *styles,
+                                  const double *blends, int n_styles, PluginJob *job, nst_error *err)
 {
     nst_transfer *transfer = nst_transfer_new(NULL, params, err);
     if (transfer == NULL)
         return NULL;
-    if (nst_transfer_set_content(transfer, content, err) != NST_OK ||
-        nst_transfer_add_style(transfer, style, 1.0, err) != NST_OK) {
+    nst_status status = nst_transfer_set_content(transfer, content, err);
+    for (int i = 0; i < n_styles && status == NST_OK; i++)
+        status = nst_transfer_add_style(transfer, styles[i], blends[i], err);
+    if (status != NST_OK) {
         nst_transfer_free(transfer);
         return NULL;
     }
@@ -252,8 +254,8 @@ static nst_transfer *transfer_new(const nst_params *params, const nst_image *con
 }
 
 PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
-                      nst_image *style, int output_width, int output_height,
-                      gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
+                            nst_image *const *styles, const double *blends, int n_styles, int output_width,
+                            int output_height, gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
 {
     PluginJob *job = g_new0(PluginJob, 1);
     g_mutex_init(&job->lock);
@@ -264,13 +266,16 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
     job->callbacks = *callbacks;
     job->status = NST_OK;
     /* The transfer keeps its own copies of the pictures. */
-    job->transfer = transfer_new(params, content, style, job, &job->error);
+    n_styles = MIN(n_styles, NST_MAX_STYLES);
+    job->transfer = transfer_new(params, content, styles, blends, n_styles, job, &job->error);
     nst_image_free(content);
-    nst_image_free(style);
-    plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g",
+    for (int i = 0; i < n_styles; i++)
+        nst_image_free(styles[i]);
+    plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g, %d styles, "
+              "style scale %g",
               nst_model_kind_name(kind), params->iterations, params->size,
               (unsigned long long)params->seed, params->content_weight, params->style_weight,
-              params->tv_weight);
+              params->tv_weight, n_styles, params->style_scale);
     job->thread = g_thread_new("nst-worker", job_worker, job);
     return job;
 }

@@ -28,9 +28,9 @@ typedef struct Session {
     UiDialog *dialog; /* NULL in batch runs */
 
     nst_image *content_pixels; /* of the current job: read again at each start (the user may repaint it) */
-    nst_image *style_pixels;   /* a style file's pixels, cached while the file stays the same */
-    char *style_key;
-    char *style_name;
+    /* Per style: a style file's pixels, cached while the file stays the same. */
+    nst_image *style_pixels[NST_MAX_STYLES];
+    char *style_key[NST_MAX_STYLES];
 
     PluginSettings settings; /* of the current job */
     PluginJob *job;
@@ -55,16 +55,7 @@ static void session_init(Session *s, GimpImage *image, GimpDrawable *content, Gi
     plugin_settings_read(&s->settings, config, from_dialog);
 }
 
-/* ---- the style picture --------------------------------------------------- */
-
-static char *style_name_from_file(GFile *file)
-{
-    char *base = g_file_get_basename(file);
-    char *dot = strrchr(base, '.');
-    if (dot != NULL && dot != base)
-        *dot = '\0';
-    return base;
-}
+/* ---- the style pictures ------------------------------------------------- */
 
 /* What identifies a style file's pixels: its address and its modification
  * (GIO's entity tag), so a file saved again is read again. */
@@ -78,41 +69,56 @@ static char *style_file_key(GFile *file)
     return key;
 }
 
-/* A copy of the style picture for a job.  A style layer is read at each
- * start (the user may repaint it while the dialog is open: reading it costs
- * less than any run); a style file only when it changed. */
-static nst_image *session_style_copy(Session *s, GError **error)
+/* A copy of style `index`'s picture for a job.  A style layer is read at
+ * each start (the user may repaint it while the dialog is open: reading it
+ * costs less than any run); a style file only when it changed. */
+static nst_image *session_style_copy(Session *s, int index, GError **error)
 {
-    const PluginSettings *settings = &s->settings;
-    if (settings->style_layer != NULL) {
-        nst_image *pixels = plugin_drawable_read(settings->style_layer, error);
-        if (pixels != NULL) {
-            g_free(s->style_name);
-            s->style_name = g_strdup(gimp_item_get_name(GIMP_ITEM(settings->style_layer)));
-        }
-        return pixels;
-    }
-    char *key = style_file_key(settings->style_file);
-    if (s->style_pixels == NULL || g_strcmp0(key, s->style_key) != 0) {
-        nst_image *pixels = plugin_file_read(settings->style_file, error);
+    const PluginStyle *style = &s->settings.styles[index];
+    if (style->layer != NULL)
+        return plugin_drawable_read(style->layer, error);
+    char *key = style_file_key(style->file);
+    if (s->style_pixels[index] == NULL || g_strcmp0(key, s->style_key[index]) != 0) {
+        nst_image *pixels = plugin_file_read(style->file, error);
         if (pixels == NULL) {
             g_free(key);
             return NULL;
         }
-        nst_image_free(s->style_pixels);
-        g_free(s->style_key);
-        g_free(s->style_name);
-        s->style_pixels = pixels;
-        s->style_key = key;
-        s->style_name = style_name_from_file(settings->style_file);
+        nst_image_free(s->style_pixels[index]);
+        g_free(s->style_key[index]);
+        s->style_pixels[index] = pixels;
+        s->style_key[index] = key;
     } else {
         g_free(key);
     }
     nst_error err = {0};
-    nst_image *copy = nst_image_copy(s->style_pixels, &err);
+    nst_image *copy = nst_image_copy(s->style_pixels[index], &err);
     if (copy == NULL)
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
     return copy;
+}
+
+/* Every style's picture, or none (FALSE with *error). */
+static gboolean session_style_copies(Session *s, nst_image **styles, double *blends, GError **error)
+{
+    for (int i = 0; i < s->settings.n_styles; i++) {
+        blends[i] = s->settings.styles[i].blend;
+        if ((styles[i] = session_style_copy(s, i, error)) == NULL) {
+            while (i-- > 0)
+                nst_image_free(styles[i]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* "starry_night", or "starry_night + my layer" for several. */
+static char *styles_name(const PluginSettings *settings)
+{
+    GString *name = g_string_new(NULL);
+    for (int i = 0; i < settings->n_styles; i++)
+        g_string_append_printf(name, "%s%s", i ? " + " : "", settings->styles[i].name);
+    return g_string_free(name, FALSE);
 }
 
 /* ---- the preview layer --------------------------------------------------- */
@@ -229,7 +235,10 @@ static void session_remove_stale_previews(Session *s)
     GList *stale = NULL;
     collect_stale_previews((GimpItem **)layers, &stale);
     for (GList *l = stale; l != NULL; l = l->next) {
-        if (l->data == (gpointer)s->content || l->data == (gpointer)s->settings.style_layer)
+        gboolean chosen = l->data == (gpointer)s->content;
+        for (int i = 0; i < s->settings.n_styles; i++)
+            chosen |= l->data == (gpointer)s->settings.styles[i].layer;
+        if (chosen)
             continue; /* the user chose to work on it */
         hidden_edit(s, remove_layer_edit, l->data);
         plugin_debug("stale preview layer removed");
@@ -370,12 +379,14 @@ static gboolean session_start_job(Session *s, GError **error)
     nst_image_free(s->content_pixels);
     if ((s->content_pixels = plugin_drawable_read(s->content, error)) == NULL)
         return FALSE;
-    nst_image *style = session_style_copy(s, error);
-    if (style == NULL)
+    nst_image *styles[NST_MAX_STYLES];
+    double blends[NST_MAX_STYLES];
+    if (!session_style_copies(s, styles, blends, error))
         return FALSE;
+    int n_styles = s->settings.n_styles;
     if (plugin_debug_enabled()) {
-        char *content_sum = pixels_checksum(s->content_pixels), *style_sum = pixels_checksum(style);
-        plugin_debug("job pictures: content %s style %s", content_sum, style_sum);
+        char *content_sum = pixels_checksum(s->content_pixels), *style_sum = pixels_checksum(styles[0]);
+        plugin_debug("job pictures: content %s style %s (%d styles)", content_sum, style_sum, n_styles);
         g_free(content_sum);
         g_free(style_sum);
     }
@@ -383,7 +394,8 @@ static gboolean session_start_job(Session *s, GError **error)
     gimp_progress_init(_("Neural style transfer"));
     nst_image *content = nst_image_copy(s->content_pixels, &err);
     if (content == NULL) {
-        nst_image_free(style);
+        for (int i = 0; i < n_styles; i++)
+            nst_image_free(styles[i]);
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
         return FALSE;
     }
@@ -393,7 +405,7 @@ static gboolean session_start_job(Session *s, GError **error)
     s->result = NULL;
     g_clear_error(&s->job_error);
     s->job_stale = FALSE;
-    s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, style,
+    s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, styles, blends, n_styles,
                            s->content_pixels->width, s->content_pixels->height,
                            previews ? FRAME_INTERVAL_US : 0, &callbacks);
     return TRUE;
@@ -470,8 +482,8 @@ static void on_config_notify(GObject *config, GParamSpec *pspec, gpointer data)
     gboolean steering = g_strv_contains((const char *const *)plugin_args_steering, name);
     if (steering && job_running(s) && !s->restart_when_done && !s->job_stale) {
         double content_weight, style_weight, tv_weight, style_scale;
-        plugin_settings_read_steering(GIMP_PROCEDURE_CONFIG(config), &content_weight, &style_weight, &tv_weight,
-                                   &style_scale);
+        plugin_settings_read_steering(GIMP_PROCEDURE_CONFIG(config), s->from_dialog, &content_weight, &style_weight,
+                                      &tv_weight, &style_scale);
         GError *error = NULL;
         if (!plugin_job_set_weights(s->job, content_weight, style_weight, tv_weight, &error) ||
             !plugin_job_set_style_scale(s->job, style_scale, &error)) {
@@ -518,10 +530,11 @@ static void session_clear(Session *s)
     session_remove_preview(s);
     plugin_settings_clear(&s->settings);
     nst_image_free(s->content_pixels);
-    nst_image_free(s->style_pixels);
+    for (int i = 0; i < NST_MAX_STYLES; i++) {
+        nst_image_free(s->style_pixels[i]);
+        g_free(s->style_key[i]);
+    }
     nst_image_free(s->result);
-    g_free(s->style_key);
-    g_free(s->style_name);
     g_clear_error(&s->job_error);
 }
 
@@ -539,7 +552,9 @@ static gboolean session_apply(Session *s, GError **error)
     if (s->settings.output == PLUGIN_OUTPUT_REPLACE) {
         ok = plugin_drawable_write_result(s->content, s->content, s->result, error);
     } else {
-        char *name = g_strdup_printf(_("Style: %s"), s->style_name);
+        char *styles = styles_name(&s->settings);
+        char *name = g_strdup_printf(_("Style: %s"), styles);
+        g_free(styles);
         GimpLayer *layer = plugin_layer_new_above(s->image, s->content, name, error);
         g_free(name);
         ok = layer != NULL && plugin_drawable_write_result(GIMP_DRAWABLE(layer), s->content, s->result, error);
@@ -591,6 +606,34 @@ static void on_cancel_while_finishing(gpointer data)
     }
 }
 
+/* The dialog, with the gallery's paintings and the style slots' properties. */
+static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
+{
+    nst_error err = {0};
+    nst_gallery *gallery = nst_gallery_open(NULL, &err);
+    if (gallery == NULL)
+        plugin_debug("no style gallery: %s", err.message);
+    int n = nst_gallery_count(gallery);
+    UiGalleryItem *items = g_new0(UiGalleryItem, MAX(n, 1));
+    char **bylines = g_new0(char *, MAX(n, 1) + 1);
+    for (int i = 0; i < n; i++) {
+        const nst_style_entry *e = nst_gallery_entry(gallery, i);
+        bylines[i] = e->painter[0] && e->year[0] ? g_strdup_printf("%s, %s", e->painter, e->year)
+                                                 : g_strdup(e->painter);
+        items[i] = (UiGalleryItem){e->name, e->title, bylines[i], e->path};
+    }
+    UiStyleSlot slots[PLUGIN_DIALOG_STYLES];
+    for (int i = 0; i < PLUGIN_DIALOG_STYLES; i++) {
+        const PluginSlotNames *names = plugin_args_slot(i);
+        slots[i] = (UiStyleSlot){names->source, names->preset, names->layer, names->file, names->blend};
+    }
+    UiDialog *dialog = ui_dialog_new(procedure, config, items, n, slots, PLUGIN_DIALOG_STYLES);
+    g_strfreev(bylines);
+    g_free(items);
+    nst_gallery_free(gallery);
+    return dialog;
+}
+
 GimpPDBStatusType plugin_session_run_interactive(GimpProcedure *procedure, GimpImage *image,
                                               GimpDrawable *content, GimpProcedureConfig *config,
                                               GError **error)
@@ -599,7 +642,7 @@ GimpPDBStatusType plugin_session_run_interactive(GimpProcedure *procedure, GimpI
     session_init(&s, image, content, config, TRUE);
     session_remove_stale_previews(&s);
     plugin_settings_pick_style_source(config);
-    s.dialog = ui_dialog_new(procedure, config);
+    s.dialog = session_dialog_new(procedure, config);
 
     gboolean live;
     g_object_get(config, "live-preview", &live, NULL);

@@ -5,11 +5,24 @@
 #include "common.h"
 #include "nst/nst.h" /* the engine's names of its choices */
 
+#define UI_MAX_SLOTS 8
+#define THUMBNAIL_WIDTH 64
+#define THUMBNAIL_HEIGHT 44
+
+/* The widgets of one style slot that come and go with its source. */
+typedef struct SlotWidgets {
+    UiStyleSlot names;
+    GtkWidget *preset, *layer, *file, *blend;
+} SlotWidgets;
+
 struct UiDialog {
     GtkWidget *window;
     GtkWidget *settings;
     GtkWidget *progress;
     GtkWidget *message;
+    GimpProcedureConfig *config;
+    SlotWidgets slots[UI_MAX_SLOTS];
+    int n_slots;
 };
 
 /* Makes `property` sensitive only while the choice `choice_property` is `nick`. */
@@ -25,9 +38,12 @@ static void sensitive_if_choice(GimpProcedureDialog *dialog, GimpProcedureConfig
     gimp_procedure_dialog_set_sensitive_if_in(dialog, property, G_OBJECT(config), choice_property, values, TRUE);
 }
 
-/* A titled frame around a vertical box of properties. */
-static void framed_box(GimpProcedureDialog *dialog, const char *id, const char *title,
-                       const char *first_property, ...)
+typedef GtkWidget *(*FillTitled)(GimpProcedureDialog *dialog, const char *container_id, const char *title_id,
+                                  gboolean invert_title, const char *contents_id);
+
+/* A titled frame or expander (`fill`) around a vertical box of properties; returns the box. */
+static GtkWidget *titled_box(GimpProcedureDialog *dialog, FillTitled fill, const char *id, const char *title,
+                             const char *first_property, ...)
 {
     GList *properties = NULL;
     va_list args;
@@ -41,11 +57,15 @@ static void framed_box(GimpProcedureDialog *dialog, const char *id, const char *
     GtkWidget *box = gimp_procedure_dialog_fill_box_list(dialog, box_id, properties);
     gtk_box_set_spacing(GTK_BOX(box), 4);
     gimp_procedure_dialog_get_label(dialog, title_id, title, FALSE, FALSE);
-    gimp_procedure_dialog_fill_frame(dialog, id, title_id, FALSE, box_id);
+    fill(dialog, id, title_id, FALSE, box_id);
     g_free(title_id);
     g_free(box_id);
     g_list_free(properties);
+    return box;
 }
+
+#define FRAME gimp_procedure_dialog_fill_frame
+#define EXPANDER gimp_procedure_dialog_fill_expander
 
 /* The slider covers the useful range; the entry still takes any valid value. */
 static void scale_entry(GimpProcedureDialog *dialog, const char *property, double lower, double upper,
@@ -79,36 +99,187 @@ static GtkWidget *progress_area(UiDialog *nd)
     return box;
 }
 
-UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
+/* ---- the gallery combo ---- */
+
+enum { GALLERY_THUMBNAIL, GALLERY_MARKUP, GALLERY_NAME, GALLERY_COLUMNS };
+
+static GtkListStore *gallery_store(const UiGalleryItem *items, int n_items)
+{
+    GtkListStore *store = gtk_list_store_new(GALLERY_COLUMNS, GDK_TYPE_PIXBUF, G_TYPE_STRING, G_TYPE_STRING);
+    for (int i = 0; i < n_items; i++) {
+        GdkPixbuf *thumbnail =
+            gdk_pixbuf_new_from_file_at_scale(items[i].picture, THUMBNAIL_WIDTH, THUMBNAIL_HEIGHT, TRUE, NULL);
+        char *markup = items[i].byline[0]
+                           ? g_markup_printf_escaped("<b>%s</b>\n<small>%s</small>", items[i].title, items[i].byline)
+                           : g_markup_printf_escaped("<b>%s</b>", items[i].title);
+        GtkTreeIter iter;
+        gtk_list_store_append(store, &iter);
+        gtk_list_store_set(store, &iter, GALLERY_THUMBNAIL, thumbnail, GALLERY_MARKUP, markup, GALLERY_NAME,
+                           items[i].name, -1);
+        g_free(markup);
+        g_clear_object(&thumbnail);
+    }
+    return store;
+}
+
+/* A label and a combo of the paintings, its choice bound to `property`. */
+static GtkWidget *gallery_combo(GtkListStore *store, GimpProcedureConfig *config, const char *property,
+                                const char *label_text)
+{
+    GtkWidget *combo = gtk_combo_box_new_with_model(GTK_TREE_MODEL(store));
+    gtk_combo_box_set_id_column(GTK_COMBO_BOX(combo), GALLERY_NAME);
+    GtkCellRenderer *picture = gtk_cell_renderer_pixbuf_new();
+    gtk_cell_renderer_set_fixed_size(picture, THUMBNAIL_WIDTH + 4, THUMBNAIL_HEIGHT + 2);
+    gtk_cell_layout_pack_start(GTK_CELL_LAYOUT(combo), picture, FALSE);
+    gtk_cell_layout_add_attribute(GTK_CELL_LAYOUT(combo), picture, "pixbuf", GALLERY_THUMBNAIL);
+    GtkCellRenderer *text = gtk_cell_renderer_text_new();
+    gtk_cell_layout_pack_start(GTK_CELL_LAYOUT(combo), text, TRUE);
+    gtk_cell_layout_add_attribute(GTK_CELL_LAYOUT(combo), text, "markup", GALLERY_MARKUP);
+    g_object_bind_property(config, property, combo, "active-id", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+
+    GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    GtkWidget *label = gtk_label_new(label_text);
+    gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
+    gtk_label_set_xalign(GTK_LABEL(label), 0.0);
+    gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(row), combo, TRUE, TRUE, 0);
+    gtk_widget_show_all(row);
+    return row;
+}
+
+/* ---- what each slot shows ---- */
+
+static gboolean slot_is(UiDialog *nd, int slot, const char *nick)
+{
+    char *value = NULL;
+    g_object_get(nd->config, nd->slots[slot].names.source, &value, NULL);
+    gboolean is = g_strcmp0(value, nick) == 0;
+    g_free(value);
+    return is;
+}
+
+static void set_shown(GtkWidget *widget, gboolean shown)
+{
+    if (widget != NULL)
+        gtk_widget_set_visible(widget, shown);
+}
+
+/* Hides, not only desensitises, what the chosen sources do not need: a
+ * slot that is off shows only its source; the first style's blend weight
+ * only when another style is on. */
+static void update_slots(UiDialog *nd)
+{
+    gboolean others = FALSE;
+    for (int i = 1; i < nd->n_slots; i++)
+        others |= !slot_is(nd, i, "none");
+    for (int i = 0; i < nd->n_slots; i++) {
+        SlotWidgets *w = &nd->slots[i];
+        set_shown(w->preset, slot_is(nd, i, "gallery"));
+        set_shown(w->layer, slot_is(nd, i, "layer"));
+        set_shown(w->file, slot_is(nd, i, "file"));
+        set_shown(w->blend, i == 0 ? others : !slot_is(nd, i, "none"));
+    }
+}
+
+static void on_source_changed(GObject *config, GParamSpec *pspec, gpointer data)
+{
+    (void)config;
+    (void)pspec;
+    update_slots(data);
+}
+
+static GtkWidget *property_widget(GimpProcedureDialog *dialog, const char *property)
+{
+    GtkWidget *widget = gimp_procedure_dialog_get_widget(dialog, property, G_TYPE_NONE);
+    if (widget != NULL)
+        gtk_widget_set_no_show_all(widget, TRUE); /* update_slots decides */
+    return widget;
+}
+
+/* One slot's box: source, painting (the gallery combo), layer, file, blend. */
+static void fill_slot(UiDialog *nd, GimpProcedureDialog *dialog, GtkListStore *store, GtkWidget *box, int slot,
+                      const char *painting_label)
+{
+    SlotWidgets *w = &nd->slots[slot];
+    w->preset = gallery_combo(store, nd->config, w->names.preset, painting_label);
+    gtk_widget_set_no_show_all(w->preset, TRUE);
+    gtk_box_pack_start(GTK_BOX(box), w->preset, FALSE, FALSE, 0);
+    /* Right under its source. */
+    GList *children = gtk_container_get_children(GTK_CONTAINER(box));
+    int source_position = g_list_index(children, gimp_procedure_dialog_get_widget(dialog, w->names.source,
+                                                                                   G_TYPE_NONE));
+    g_list_free(children);
+    gtk_box_reorder_child(GTK_BOX(box), w->preset, source_position + 1);
+    w->layer = property_widget(dialog, w->names.layer);
+    w->file = property_widget(dialog, w->names.file);
+    w->blend = property_widget(dialog, w->names.blend);
+    char *signal = g_strconcat("notify::", w->names.source, NULL);
+    g_signal_connect(nd->config, signal, G_CALLBACK(on_source_changed), nd);
+    g_free(signal);
+}
+
+static void blend_entry(GimpProcedureDialog *dialog, const char *property)
+{
+    GtkWidget *entry = gimp_procedure_dialog_get_scale_entry(dialog, property, 1.0);
+    gimp_scale_entry_set_bounds(GIMP_SCALE_ENTRY(entry), 0.0, 10.0, FALSE);
+}
+
+UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, const UiGalleryItem *gallery,
+                        int n_gallery, const UiStyleSlot *slots, int n_slots)
 {
     gimp_ui_init(PLUGIN_BINARY);
 
     UiDialog *nd = g_new0(UiDialog, 1);
+    nd->config = config;
+    nd->n_slots = CLAMP(n_slots, 1, UI_MAX_SLOTS);
+    for (int i = 0; i < nd->n_slots; i++)
+        nd->slots[i].names = slots[i];
     nd->window = gimp_procedure_dialog_new(procedure, config, _("Neural Style Transfer"));
     GimpProcedureDialog *dialog = GIMP_PROCEDURE_DIALOG(nd->window);
+    GtkListStore *store = gallery_store(gallery, n_gallery);
 
-    sensitive_if_choice(dialog, config, "style-layer", "style-source", "layer");
-    sensitive_if_choice(dialog, config, "style-file", "style-source", "file");
-    framed_box(dialog, "style-frame", _("Style picture"), "style-source", "style-layer", "style-file",
-               NULL);
+    /* The style first: where it comes from, and only what that needs. */
+    for (int i = 0; i < nd->n_slots; i++)
+        blend_entry(dialog, slots[i].blend);
+    GtkWidget *first = titled_box(dialog, FRAME, "style-frame", _("Style"), slots[0].source, slots[0].layer,
+                                  slots[0].file, slots[0].blend, NULL);
+    fill_slot(nd, dialog, store, first, 0, _("Painting"));
+    GList *more = NULL;
+    for (int i = 1; i < nd->n_slots; i++) {
+        more = g_list_append(more, (gpointer)slots[i].source);
+        more = g_list_append(more, (gpointer)slots[i].layer);
+        more = g_list_append(more, (gpointer)slots[i].file);
+        more = g_list_append(more, (gpointer)slots[i].blend);
+    }
+    GtkWidget *more_box = gimp_procedure_dialog_fill_box_list(dialog, "more-styles-box", more);
+    g_list_free(more);
+    gtk_box_set_spacing(GTK_BOX(more_box), 4);
+    for (int i = 1; i < nd->n_slots; i++)
+        fill_slot(nd, dialog, store, more_box, i, _("Painting"));
+    gimp_procedure_dialog_get_label(dialog, "more-styles-title", _("Blend with more styles"), FALSE, FALSE);
+    gimp_procedure_dialog_fill_frame(dialog, "more-styles", "more-styles-title", FALSE, "more-styles-box");
+    g_object_unref(store);
 
-    scale_entry(dialog, "content-weight", 0.0, 10.0, FALSE);
-    scale_entry(dialog, "style-weight", 1e2, 1e8, TRUE);
-    scale_entry(dialog, "tv-weight", 0.0, 10.0, FALSE);
+    /* One slider for how much style, and the size: what a painter sets. */
+    gtk_widget_set_size_request(gimp_scale_entry_get_range(GIMP_SCALE_ENTRY(
+                                    gimp_procedure_dialog_get_scale_entry(dialog, "strength", 1.0))),
+                                160, -1);
     scale_entry(dialog, "style-scale", 0.25, 4.0, FALSE);
-    framed_box(dialog, "balance-frame", _("Balance (can be changed while it runs)"),
-               "content-weight", "style-weight", "tv-weight", "style-scale", NULL);
+    titled_box(dialog, FRAME, "painting-frame", _("Strength and size (change them while it runs)"), "strength",
+               "style-scale", "size", NULL);
+    titled_box(dialog, FRAME, "result-frame", _("Result"), "preserve-colors", "output", "live-preview", NULL);
 
+    /* The engine's own terms, for those who know them. */
+    scale_entry(dialog, "content-weight", 0.0, 10.0, FALSE);
+    scale_entry(dialog, "style-weight", 1e-2, 1e8, TRUE);
+    scale_entry(dialog, "tv-weight", 0.0, 10.0, FALSE);
     sensitive_if_choice(dialog, config, "learning-rate", "optimizer", nst_optimizer_name(NST_OPTIM_ADAM));
-    framed_box(dialog, "quality-frame", _("Quality and speed"), "model", "size", "iterations",
-               "optimizer", "learning-rate", "init", "seed", "max-memory", NULL);
+    titled_box(dialog, EXPANDER, "advanced", _("Advanced"), "model", "iterations", "content-weight", "style-weight",
+                 "tv-weight", "optimizer", "learning-rate", "init", "seed", "max-memory", NULL);
 
-    framed_box(dialog, "result-frame", _("Result"), "preserve-colors", "output", "live-preview", NULL);
-
-    GtkWidget *left = gimp_procedure_dialog_fill_box(dialog, "left-column", "style-frame",
-                                                     "balance-frame", NULL);
-    GtkWidget *right = gimp_procedure_dialog_fill_box(dialog, "right-column", "quality-frame",
-                                                      "result-frame", NULL);
+    GtkWidget *left = gimp_procedure_dialog_fill_box(dialog, "left-column", "style-frame", "more-styles", NULL);
+    GtkWidget *right = gimp_procedure_dialog_fill_box(dialog, "right-column", "painting-frame", "result-frame",
+                                                      "advanced", NULL);
     gtk_box_set_spacing(GTK_BOX(left), 12);
     gtk_box_set_spacing(GTK_BOX(right), 12);
     GtkWidget *columns = gimp_procedure_dialog_fill_box(dialog, "columns", "left-column",
@@ -117,6 +288,7 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
     gtk_box_set_spacing(GTK_BOX(columns), 18);
     nd->settings = columns;
     gimp_procedure_dialog_fill(dialog, "columns", NULL);
+    update_slots(nd);
 
     GtkWidget *content_area = gtk_dialog_get_content_area(GTK_DIALOG(nd->window));
     gtk_box_pack_start(GTK_BOX(content_area), progress_area(nd), FALSE, FALSE, 0);
@@ -176,6 +348,7 @@ void ui_dialog_free(UiDialog *nd)
 {
     if (nd == NULL)
         return;
+    g_signal_handlers_disconnect_by_data(nd->config, nd);
     gtk_widget_destroy(nd->window);
     g_free(nd);
 }

@@ -11,8 +11,24 @@
 
 typedef struct UiDialog UiDialog;
 
-/* Calls gimp_ui_init() itself. */
-UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config);
+/* One painting of the style gallery, as the dialog shows it. */
+typedef struct UiGalleryItem {
+    const char *name;    /* the id: the value of the style-preset properties */
+    const char *title;   /* "The Starry Night" */
+    const char *byline;  /* "Vincent van Gogh, 1889", or "" */
+    const char *picture; /* a file for the thumbnail (made here with GdkPixbuf) */
+} UiGalleryItem;
+
+/* Style slot `i`'s config properties (as the plug-in registers them). */
+typedef struct UiStyleSlot {
+    const char *source, *preset, *layer, *file, *blend;
+} UiStyleSlot;
+
+/* Calls gimp_ui_init() itself.  `slots[0]` is the first style, the others
+ * are blended with it; each slot shows only what its source needs: a combo
+ * of the gallery's paintings with thumbnails, a layer or a file. */
+UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, const UiGalleryItem *gallery,
+                        int n_gallery, const UiStyleSlot *slots, int n_slots);
 
 /* fraction in [0,1]; text may be NULL. */
 void ui_dialog_set_progress(UiDialog *dialog, double fraction, const char *text);

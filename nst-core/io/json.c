@@ -1,5 +1,6 @@
 #include "io/json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,51 @@ static int skip_number(nst_json *json)
         while (is_digit(json))
             json->p++;
     }
+    return 1;
+}
+
+/* Independent of the locale (a GIMP plug-in runs with the user's LC_NUMERIC,
+ * where strtod may want a decimal comma): up to 18 significant digits,
+ * scaled by an exact power of ten, within a few ulp of the true value. */
+static double decimal_value(const char *p, const char *end)
+{
+    int negative = *p == '-';
+    p += negative;
+    int64_t mantissa = 0;
+    int digits = 0, exponent = 0, seen_point = 0;
+    for (; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            seen_point = 1;
+            continue;
+        }
+        if (digits < 18 && (mantissa > 0 || *p != '0')) {
+            mantissa = mantissa * 10 + (*p - '0');
+            digits++;
+            exponent -= seen_point;
+        } else if (!seen_point && (mantissa > 0 || *p != '0')) {
+            exponent++; /* a digit beyond the 18th before the point */
+        }
+    }
+    if (p < end) {
+        long e = strtol(p + 1, NULL, 10); /* digits and a sign: the same in every locale */
+        exponent += e > 1000 ? 1000 : e < -1000 ? -1000 : (int)e;
+    }
+    double value = exponent < 0 ? (double)mantissa / pow(10.0, -exponent) : (double)mantissa * pow(10.0, exponent);
+    return negative ? -value : value;
+}
+
+int nst_json_read_number(nst_json *json, double *out)
+{
+    if (nst_json_failed(json))
+        return 0;
+    skip_space(json);
+    const char *start = json->p;
+    if (!skip_number(json))
+        return 0;
+    double value = decimal_value(start, json->p);
+    if (!isfinite(value))
+        return fail(json, "number out of range");
+    *out = value;
     return 1;
 }
 

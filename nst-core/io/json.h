@@ -39,6 +39,8 @@ int nst_json_array_next(nst_json *json);
 int nst_json_read_string(nst_json *json, char **out);
 /* An integer in int64 range (no fraction or exponent). */
 int nst_json_read_int(nst_json *json, int64_t *out);
+/* Any JSON number (a finite double). */
+int nst_json_read_number(nst_json *json, double *out);
 /* Validates and skips any value. */
 int nst_json_skip(nst_json *json);
 /* Only whitespace may follow the top-level value. */

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/error.h"
 #include "base/names.h"
+#include "io/data_dirs.h"
 #include "nst/nst.h"
 
 #ifndef NST_MODEL_DIR
@@ -25,23 +25,11 @@ static const char *default_name(nst_model_kind kind)
     return "unknown";
 }
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* A candidate is usable when it has the expected type: a folder for
  * SqueezeNet's .npy files, a regular file for safetensors. */
 static int usable(nst_model_kind kind, const char *path)
 {
-    return kind == NST_MODEL_SQUEEZENET11 ? is_dir(path) : is_file(path);
+    return kind == NST_MODEL_SQUEEZENET11 ? nst_is_dir(path) : nst_is_file(path);
 }
 
 /* Appends "  <path>\n" to the list of places looked at (truncating quietly). */
@@ -93,7 +81,7 @@ char *nst_model_find(nst_model_kind kind, const char *model_path, nst_error *err
     if (model_path && *model_path) {
         if (usable(kind, model_path))
             return nst_strdup(model_path, err);
-        if (is_dir(model_path) && (found = try_folder(kind, model_path, tried, sizeof tried, err)))
+        if (nst_is_dir(model_path) && (found = try_folder(kind, model_path, tried, sizeof tried, err)))
             return found;
         nst_error_set(err, NST_ERR_NOT_FOUND, "%s model not found at %s%s%s%s. %s", nst_model_kind_name(kind),
                       model_path, tried[0] ? " (also looked at:" : "", tried, tried[0] ? ")" : "", help);
@@ -115,13 +103,8 @@ char *nst_model_find(nst_model_kind kind, const char *model_path, nst_error *err
         free(copy);
     }
     char user_dir[4096];
-    const char *data_home = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    if (data_home && *data_home)
-        snprintf(user_dir, sizeof user_dir, "%s/gimp-neural-style/models", data_home);
-    else
-        snprintf(user_dir, sizeof user_dir, "%s/.local/share/gimp-neural-style/models", home ? home : "");
-    if ((data_home || home) && (found = try_folder(kind, user_dir, tried, sizeof tried, err)))
+    if (nst_user_data_folder("models", user_dir, sizeof user_dir) &&
+        (found = try_folder(kind, user_dir, tried, sizeof tried, err)))
         return found;
     if ((found = try_folder(kind, NST_MODEL_DIR, tried, sizeof tried, err)))
         return found;

@@ -79,3 +79,21 @@ def wait_for_file(folder, name, tries=400):
             return
         time.sleep(0.3)
     raise Exception("the driver never made " + name)
+
+
+def set_double_array(cfg, name, values):
+    """PyGObject cannot convert a list to a GimpDoubleArray property: go through a GValue."""
+    from gi.repository import GObject
+    value = GObject.Value(Gimp.DoubleArray)
+    Gimp.value_set_double_array(value, values)
+    errors = []
+    for attempt in (lambda: cfg.set_property(name, value.get_boxed()),
+                    lambda: GObject.Object.set_property(cfg, name, value)):
+        try:
+            attempt()
+            got = Gimp.value_get_double_array(GObject.Value(Gimp.DoubleArray, cfg.get_property(name)))
+            print("style-blend set to", list(got))
+            return
+        except Exception as e:
+            errors.append(repr(e))
+    raise Exception("cannot set %s: %s" % (name, errors))

@@ -135,6 +135,20 @@ wait_for() {
         sleep 0.3
     done
 }
+# wait_dialog_window PID [NAME]: prints the dialog's window id once it shows
+# (empty when GIMP exited or it never came), and moves the pointer off it (a
+# tooltip, black without a compositor, would cover part of a screenshot).
+wait_dialog_window() {
+    local pid=$1 name=${2:-.} window= _
+    for _ in $(seq 300); do
+        window=$(xdotool search --onlyvisible --name "$name" 2>/dev/null | tail -1)
+        [ -n "$window" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.3
+    done
+    xdotool mousemove 1279 899
+    echo "$window"
+}
 log_has() { grep -q -- "$1" "$LOG"; }
 log_count() { grep -c -- "$1" "$LOG" || true; }
 dialog_window() { xdotool search --onlyvisible --name '^Neural Style Transfer$' 2>/dev/null | tail -1; }

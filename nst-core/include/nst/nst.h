@@ -210,6 +210,69 @@ nst_status nst_params_check(const nst_params *params, nst_error *err);
 /* nst_params_check, and that the layer names exist in `model`. */
 nst_status nst_params_validate(const nst_params *params, const nst_model *model, nst_error *err);
 
+/* ---- strength: one slider for the style weight ---------------------------- */
+
+/* 0 = hardly styled, 100 = as styled as the weights allow; 50 gives the
+ * model's defaults exactly (the same picture as without a strength). */
+#define NST_STRENGTH_MIN 0.0
+#define NST_STRENGTH_MAX 100.0
+#define NST_STRENGTH_DEFAULT 50.0
+
+/* The weights `strength` stands for with `kind`: the style weight is
+ *   beta = beta_default(kind) x 10^d(strength)
+ * with d piecewise linear through (0, -7), (25, -5), (50, 0), (100, +2)
+ * decades: the picture changes with beta only near the balance of the
+ * content and style terms, far below the defaults (see the README).  The
+ * content and TV weights stay at the model's defaults.  A front end that
+ * also takes raw weights lets an explicit raw weight win over strength for
+ * that weight.  NST_ERR_INVALID for a strength outside [0, 100]. */
+nst_status nst_strength_weights(nst_model_kind kind, double strength, double *content_weight, double *style_weight,
+                                double *tv_weight, nst_error *err);
+/* d(strength) above, in decades (for documentation and tests). */
+double nst_strength_decades(double strength);
+
+/* ---- the style gallery ------------------------------------------------------ */
+
+#define NST_STYLE_NAME_MAX 64
+#define NST_STYLE_PATH_MAX 4096
+
+/* One picture of the gallery: a painting shipped with the plug-in and the
+ * command line (described in its folder's gallery.json), or a .png/.jpg/.jpeg
+ * a user put in a gallery folder (named after its file, nothing else known). */
+typedef struct nst_style_entry {
+    char name[NST_STYLE_NAME_MAX]; /* the file's stem: "starry_night" */
+    char title[160];               /* "The Starry Night"; the name for a user's picture */
+    char painter[96];              /* "" when not known */
+    char year[24];                 /* "1889", "c. 1831"; "" when not known */
+    double style_scale;            /* recommended style scale (1 when not known) */
+    int described;                 /* 1 = from a gallery.json, 0 = a picture in a folder */
+    char path[NST_STYLE_PATH_MAX]; /* the picture */
+} nst_style_entry;
+
+typedef struct nst_gallery nst_gallery;
+
+/* Reads the gallery from these folders, in this order (the first entry of a
+ * name wins): `first_folder` when not NULL (a front end's own, e.g. a
+ * bundle's), each folder of the colon-separated NST_STYLE_PATH, the user's
+ * $XDG_DATA_HOME/gimp-neural-style/styles (~/.local/share/...), then the
+ * installed data folder.  Folders that do not exist are skipped.  In each
+ * folder, the entries of its gallery.json come first, then its pictures not
+ * described there, by name.  A gallery.json that is malformed or names a
+ * missing picture is an error naming the file (NST_ERR_FORMAT). */
+nst_gallery *nst_gallery_open(const char *first_folder, nst_error *err);
+void nst_gallery_free(nst_gallery *gallery);
+int nst_gallery_count(const nst_gallery *gallery);
+/* NULL outside [0, count). */
+const nst_style_entry *nst_gallery_entry(const nst_gallery *gallery, int index);
+/* The entry named `name`; else NULL and NST_ERR_NOT_FOUND with a message
+ * that names the close names (edit distance), or lists the gallery. */
+const nst_style_entry *nst_gallery_find(const nst_gallery *gallery, const char *name, nst_error *err);
+/* The folders searched, in order, separated by ':' (for messages). */
+const char *nst_gallery_folders(const nst_gallery *gallery);
+/* The style scale to run `entry` with when the user set `style_scale`:
+ * their product, kept within [NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX]. */
+double nst_style_entry_scale(const nst_style_entry *entry, double style_scale);
+
 /* ---- the driver ----------------------------------------------------------- */
 
 /* One evaluation of the objective.  content/style/tv are the unweighted
