@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include "data_folder.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,9 +77,13 @@ static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
     g_mutex_lock(&model_cache_lock);
     if (model_cache[kind] == NULL) {
         gint64 start = g_get_monotonic_time();
-        model_cache[kind] = nst_model_load(kind, NULL, err);
-        plugin_debug("model %s loaded in %.2f s: %s", nst_model_kind_name(kind),
-                  (g_get_monotonic_time() - start) / 1e6, model_cache[kind] ? "ok" : err->message);
+        /* A bundle's own weights first, else the engine's search. */
+        char *bundled = plugin_bundled_model_path(kind);
+        model_cache[kind] = nst_model_load(kind, bundled, err);
+        plugin_debug("model %s loaded from %s in %.2f s: %s", nst_model_kind_name(kind),
+                  bundled ? bundled : "the search path", (g_get_monotonic_time() - start) / 1e6,
+                  model_cache[kind] ? "ok" : err->message);
+        g_free(bundled);
     }
     nst_model *model = model_cache[kind];
     g_mutex_unlock(&model_cache_lock);
