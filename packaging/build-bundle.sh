@@ -64,15 +64,26 @@ log "needs glibc $(cat "$STAGE/$PKG/GLIBC_REQUIRED") or newer"
 tar -C "$STAGE" --owner=0 --group=0 --numeric-owner -czf "$OUT/$PKG.tar.gz" "$PKG"
 # The .gex: a zip whose single top folder is named like the AppStream id and
 # holds the metainfo; the plug-in folder goes inside it unchanged.
+# GIMP reads it as a stream (libarchive), which never sees the central
+# directory's Unix modes: each local header also carries libarchive's 'xl'
+# extra field (made on Unix, external attributes), so the binaries stay
+# executable once GIMP has unpacked them.
 python3 - "$P" "$OUT/$PKG.gex" "$ID" <<'PY'
-import os, sys, zipfile
+import os, struct, sys, zipfile
 src, out, ext_id = sys.argv[1:]
-with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-    z.write(os.path.join(src, ext_id + ".metainfo.xml"), f"{ext_id}/{ext_id}.metainfo.xml")
+def add(z, path, name):
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    mode = os.stat(path).st_mode
+    info.extra = struct.pack("<HHBHI", 0x6C78, 7, 0x05, (3 << 8) | 20, (mode & 0xFFFF) << 16)
+    with open(path, "rb") as f:
+        z.writestr(info, f.read())
+with zipfile.ZipFile(out, "w") as z:
+    add(z, os.path.join(src, ext_id + ".metainfo.xml"), f"{ext_id}/{ext_id}.metainfo.xml")
     for root, dirs, files in os.walk(src):
         dirs.sort()
         for f in sorted(files):
             path = os.path.join(root, f)
-            z.write(path, f"{ext_id}/neural-style-transfer/" + os.path.relpath(path, src))
+            add(z, path, f"{ext_id}/neural-style-transfer/" + os.path.relpath(path, src))
 PY
 log "wrote $OUT/$PKG.tar.gz ($(du -h "$OUT/$PKG.tar.gz" | cut -f1)) and $OUT/$PKG.gex ($(du -h "$OUT/$PKG.gex" | cut -f1))"

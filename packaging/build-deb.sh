@@ -9,7 +9,7 @@ WORK=/var/tmp/build-deb
 log() { printf '[build-deb] %s\n' "$*" >&2; }
 # The packaging tools are not in the build chroot's recipe (its cache key
 # stays that of the gimp stage): installed here once per chroot.
-missing=$(for p in debhelper dpkg-dev lintian appstream; do
+missing=$(for p in build-essential debhelper dpkg-dev lintian appstream; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
     log "installing $(echo $missing) in the chroot"
@@ -27,7 +27,7 @@ cd "$WORK"
 deb=$(ls gimp-neural-style_"$VERSION"_*.deb)
 cp "$deb" "$OUT/"
 log "lintian $deb"
-lintian --info --display-info --pedantic --no-tag-display-limit "$deb" "$WORK"/*.changes > "$OUT/lintian.txt" 2>&1 || true
+lintian --display-info --pedantic --no-tag-display-limit "$deb" "$WORK"/*.changes > "$OUT/lintian.txt" 2>&1 || true
 cat "$OUT/lintian.txt" >&2
 if grep -q '^E:' "$OUT/lintian.txt"; then log "lintian found errors"; exit 1; fi
 log "wrote $OUT/$deb ($(du -h "$OUT/$deb" | cut -f1)); lintian: $(grep -c '^W:' "$OUT/lintian.txt" || true) warnings, no errors"

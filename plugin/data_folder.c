@@ -39,7 +39,7 @@ const char *plugin_data_folder(void)
     return folder;
 }
 
-char *plugin_bundled_model_path(nst_model_kind kind)
+static char *bundled_model_path(nst_model_kind kind)
 {
     const char *folder = plugin_data_folder();
     if (folder == NULL)
@@ -49,12 +49,21 @@ char *plugin_bundled_model_path(nst_model_kind kind)
     const char *name = nst_model_kind_name(kind);
     char *dir = g_build_filename(models, name, NULL);
     char *file = g_strconcat(dir, ".safetensors", NULL);
-    gboolean found = g_file_test(dir, G_FILE_TEST_IS_DIR) || g_file_test(file, G_FILE_TEST_IS_REGULAR);
+    char *found = NULL;
+    if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+        found = g_strdup(dir);
+    else if (g_file_test(file, G_FILE_TEST_IS_REGULAR))
+        found = g_strdup(file);
+    g_free(models);
     g_free(dir);
     g_free(file);
-    if (!found) {
-        g_free(models);
-        return NULL;
-    }
-    return models;
+    return found;
+}
+
+char *plugin_model_find(nst_model_kind kind, nst_error *err)
+{
+    char *bundled = bundled_model_path(kind);
+    char *path = nst_model_find(kind, bundled, err);
+    g_free(bundled);
+    return path;
 }

@@ -13,8 +13,9 @@
  * Owned by the plug-in; computed once. */
 const char *plugin_data_folder(void);
 
-/* "<bundle>/models" when it holds the weights of `kind`, else NULL (the
- * engine's normal search).  Free with g_free. */
-char *plugin_bundled_model_path(nst_model_kind kind);
+/* The weights of `kind`: "<bundle>/models/squeezenet1.1" (or vgg19.safetensors...)
+ * when the bundle holds them, else where
+ * the engine's search finds them (nst_model_find).  Free with free(). */
+char *plugin_model_find(nst_model_kind kind, nst_error *err);
 
 #endif

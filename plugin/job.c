@@ -78,12 +78,11 @@ static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
     if (model_cache[kind] == NULL) {
         gint64 start = g_get_monotonic_time();
         /* A bundle's own weights first, else the engine's search. */
-        char *bundled = plugin_bundled_model_path(kind);
-        model_cache[kind] = nst_model_load(kind, bundled, err);
-        plugin_debug("model %s loaded from %s in %.2f s: %s", nst_model_kind_name(kind),
-                  bundled ? bundled : "the search path", (g_get_monotonic_time() - start) / 1e6,
-                  model_cache[kind] ? "ok" : err->message);
-        g_free(bundled);
+        char *path = plugin_model_find(kind, err);
+        model_cache[kind] = path ? nst_model_load(kind, path, err) : NULL;
+        plugin_debug("model %s loaded from %s in %.2f s: %s", nst_model_kind_name(kind), path ? path : "nowhere",
+                  (g_get_monotonic_time() - start) / 1e6, model_cache[kind] ? "ok" : err->message);
+        free(path);
     }
     nst_model *model = model_cache[kind];
     g_mutex_unlock(&model_cache_lock);

@@ -20,7 +20,8 @@ fresh_home deb
 check_plugin deb
 apt-get remove -y -q gimp-neural-style > "$ART/apt-remove.log" 2>&1 || { show_log "$ART/apt-remove.log"; fail "apt remove"; }
 left=$(while IFS= read -r p; do
-    # Folders other packages share (/usr, /usr/bin...) stay.
+    # Folders other packages share (/, /usr, /usr/bin...) stay.
+    [ "$p" != /. ] || continue
     if [ -f "$p" ] || { [ -d "$p" ] && ! dpkg -S "$p" > /dev/null 2>&1; }; then echo "$p"; fi
 done < "$ART/files.txt")
 [ -z "$left" ] || fail "apt remove left: $left"
