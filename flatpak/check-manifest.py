@@ -50,11 +50,9 @@ def main(src):
             problems.append(f"packaging/build-bundle.sh no longer makes {layout}: bundle and Flatpak differ")
     if not re.search(r"styles .*/plug-ins/neural-style-transfer/", steps):
         problems.append("the gallery is not copied into the plug-in folder")
-    for p in problems:
-        print(p)
-    print(f"flatpak manifest: {len(got)} model files, {len(problems)} problem(s)")
-    return 1 if problems else 0
+    print("\n".join(problems + [f"flatpak manifest: {len(got)} model files, {len(problems)} problem(s)"]))
+    return int(bool(problems))
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "."))
+    sys.exit(main(*sys.argv[1:2]))
