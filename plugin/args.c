@@ -1,4 +1,5 @@
 #include "args.h"
+#include "data_folder.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -595,7 +596,7 @@ gboolean plugin_settings_check(const PluginSettings *settings, GimpDrawable *con
         }
     }
     nst_error err = {0};
-    char *path = nst_model_find(settings->kind, NULL, &err);
+    char *path = plugin_model_find(settings->kind, &err);
     if (path == NULL) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("The “%s” network is not installed: %s"),
                     nst_model_kind_name(settings->kind), err.message);

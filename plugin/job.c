@@ -1,5 +1,7 @@
 #include "job.h"
 
+#include "data_folder.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +76,12 @@ static nst_model *model_cache_get(nst_model_kind kind, nst_error *err)
     g_mutex_lock(&model_cache_lock);
     if (model_cache[kind] == NULL) {
         gint64 start = g_get_monotonic_time();
-        model_cache[kind] = nst_model_load(kind, NULL, err);
-        plugin_debug("model %s loaded in %.2f s: %s", nst_model_kind_name(kind),
+        /* A bundle's own weights first, else the engine's search. */
+        char *path = plugin_model_find(kind, err);
+        model_cache[kind] = path ? nst_model_load(kind, path, err) : NULL;
+        plugin_debug("model %s loaded from %s in %.2f s: %s", nst_model_kind_name(kind), path ? path : "nowhere",
                   (g_get_monotonic_time() - start) / 1e6, model_cache[kind] ? "ok" : err->message);
+        free(path);
     }
     nst_model *model = model_cache[kind];
     g_mutex_unlock(&model_cache_lock);

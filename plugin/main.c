@@ -86,18 +86,20 @@ static GimpProcedure *neural_style_plug_in_create_procedure(GimpPlugIn *plug_in,
     gimp_procedure_set_sensitivity_mask(procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
     gimp_procedure_set_menu_label(procedure, _("Neural Style _Transfer…"));
     gimp_procedure_add_menu_path(procedure, "<Image>/Filters/Artistic");
-    gimp_procedure_set_documentation(
-        procedure, _("Paints the layer in the style of another picture"),
+    /* The version goes after the translated text, so the catalogs keep it. */
+    char *help = g_strdup_printf(
+        "%s\n\ngimp-neural-style " NST_VERSION,
         _("Optimisation-based (Gatys) neural style transfer: the layer's content is repainted with the "
           "textures and colours of a style picture, given as a layer (style-layer) or a file "
           "(style-file), exactly one of the two.  The network (model) measures content and style; "
           "squeezenet1.1 is fast, vgg19/vgg16 are finer and need their weight files.  "
           "The result is added as a new layer above (output new-layer) or replaces the layer "
           "(output replace), inside the selection only, as one undo step.  The same settings and "
-          "seed give the same picture."),
-        name);
+          "seed give the same picture."));
+    gimp_procedure_set_documentation(procedure, _("Paints the layer in the style of another picture"), help, name);
+    g_free(help);
     gimp_procedure_set_attribution(procedure, "gimp-neural-style authors", "gimp-neural-style authors",
-                                   "2026");
+                                   "2026 (version " NST_VERSION ")");
     plugin_args_register(procedure);
     return procedure;
 }

@@ -22,15 +22,26 @@
 #                                             else <src>/../shared/models when it exists)
 #   NST_KEEP_BUILD    reuse the build folder inside the chroot (default: a fresh one)
 #   NST_MIRROR        Debian mirror          (default: the host's deb.debian.org-style URIs)
+#   NST_CHROOT_FLAVOUR  full (default): GIMP 3, its -dev packages and the build tools;
+#                     gimp-only: what a GIMP user has (gimp, and python3-gi +
+#                     gir1.2-gimp-3.0 for Python-fu), to test installing without building
+#   NST_CHROOT_EPHEMERAL  1: run on a throwaway overlay of the chroot (what the
+#                     command installs or writes is gone afterwards)
 set -euo pipefail
 
 SUITE=trixie
+FLAVOUR=${NST_CHROOT_FLAVOUR:-full}
 PACKAGES="gimp libgimp-3.0-dev gir1.2-gimp-3.0 python3 python3-gi
 libopenblas-dev libpng-dev libjpeg-dev meson ninja-build gcc libc6-dev pkg-config gettext
 xvfb xauth x11-utils xdotool imagemagick fonts-dejavu-core ca-certificates zstd locales
 python3-numpy python3-pil"
 # The translation tests run GIMP in these locales.
 LOCALES="en_US.UTF-8 de_DE.UTF-8 fr_FR.UTF-8"
+case "$FLAVOUR" in
+    full) ;;
+    gimp-only) PACKAGES="gimp python3-gi gir1.2-gimp-3.0"; LOCALES="" ;;
+    *) echo "[gimp3-chroot] error: NST_CHROOT_FLAVOUR is full or gimp-only, not '$FLAVOUR'" >&2; exit 2 ;;
+esac
 # Bump when the way the chroot is made changes, so old caches are not reused.
 RECIPE_VERSION=1
 
@@ -88,7 +99,7 @@ mount_into() { # mount_into TARGET mount-args...
 }
 
 mount_all() {
-    trap unmount_all EXIT INT TERM HUP
+    [ -n "$EPHEMERAL_DIR" ] || trap unmount_all EXIT INT TERM HUP
     mount_into "$ROOT/proc" -t proc proc
     mount_into "$ROOT/sys" --rbind /sys
     mount --make-rslave "$ROOT/sys"
@@ -153,7 +164,7 @@ EOF
         for locale in $LOCALES; do
             sed -i "s/^# *\($locale .*\)/\1/" "$ROOT/etc/locale.gen"
         done
-        in_chroot "locale-gen >&2"
+        [ -z "$LOCALES" ] || in_chroot "locale-gen >&2"
     )
     ROOT=$save_root
     touch "$tmp/.gimp-neural-style-ready"
@@ -209,8 +220,23 @@ with_lock() { # runs "$@" holding the chroot lock: one user of the mounts at a t
     "$@"
 }
 
+# With NST_CHROOT_EPHEMERAL=1, ROOT becomes an overlay of the chroot whose
+# changes live in a temporary folder, removed on exit with the mounts.
+EPHEMERAL_DIR=
+ephemeral_root() {
+    [ "${NST_CHROOT_EPHEMERAL:-}" = 1 ] || return 0
+    EPHEMERAL_DIR=$(mktemp -d "$CHROOT_DIR/.ephemeral-XXXXXX")
+    trap 'unmount_all; rm -rf "$EPHEMERAL_DIR"' EXIT INT TERM HUP
+    mkdir -p "$EPHEMERAL_DIR/upper" "$EPHEMERAL_DIR/work"
+    mount_into "$EPHEMERAL_DIR/root" -t overlay overlay \
+        -o "lowerdir=$ROOT,upperdir=$EPHEMERAL_DIR/upper,workdir=$EPHEMERAL_DIR/work"
+    ROOT=$EPHEMERAL_DIR/root
+    log "throwaway overlay of the chroot at $ROOT"
+}
+
 cmd_run() {
     setup
+    ephemeral_root
     mount_all
     in_chroot "$1"
 }

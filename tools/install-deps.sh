@@ -6,7 +6,7 @@
 set -eu
 if [ "$(id -u)" != 0 ]; then exec sudo "$0" "$@"; fi
 packages="build-essential meson ninja-build pkg-config libopenblas-dev libpng-dev libjpeg-dev
-  python3-numpy python3-torch python3-skimage opencv-doc curl ca-certificates"
+  python3-numpy python3-torch python3-skimage opencv-doc curl ca-certificates appstream"
 if [ "${1:-}" = "--all" ]; then
   packages="$packages clang libclang-rt-14-dev debootstrap zstd"
 fi

@@ -5,11 +5,13 @@
 #   2. the same engine suites under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the suites that use the worker pool from several threads under ThreadSanitizer;
 #   4. each fuzzer (weights and pictures) for NST_FUZZ_SECONDS (default 120);
-#   5. the GIMP plug-in in a real GIMP 3 (a Debian 13 chroot, cached).
-# Stages can be picked: tools/test.sh unit asan tsan fuzz gimp  (default: all).
+#   5. the GIMP plug-in in a real GIMP 3 (a Debian 13 chroot, cached);
+#   6. install: the Linux bundle, the Debian package and the .gex, each
+#      installed in a Debian 13 that has only GIMP, then batch runs.
+# Stages can be picked: tools/test.sh unit asan tsan fuzz gimp install  (default: all).
 set -u
 cd "$(dirname "$0")/.."
-stages=${*:-unit asan tsan fuzz gimp}
+stages=${*:-unit asan tsan fuzz gimp install}
 tools/install-deps.sh --all || exit 1
 . tools/model-path.sh
 tools/fetch-models.sh || exit 1
@@ -53,6 +55,10 @@ fuzz() {
 
 gimp() {
   tools/gimp3-chroot.sh test
+}
+
+install() {
+  tests/install/run.sh
 }
 
 # The suites that run the worker pool from several threads (the pool itself,
