@@ -305,7 +305,7 @@ static void add_style_file(StyleReader *reader, GFile *file, double blend)
 static void add_style_preset(StyleReader *reader, const char *name, double blend)
 {
     nst_error err = {0};
-    if (reader->gallery == NULL && (reader->gallery = nst_gallery_open(NULL, &err)) == NULL) {
+    if (reader->gallery == NULL && (reader->gallery = plugin_gallery_open(&err)) == NULL) {
         settings_problem(reader->settings, g_strdup_printf(_("The style gallery cannot be read: %s"), err.message));
         return;
     }
@@ -498,7 +498,7 @@ void plugin_settings_pick_style_source(GimpProcedureConfig *config)
         gimp_array_free(blend);
 
     /* The gallery's first painting, so a new user sees a style at once. */
-    nst_gallery *gallery = has_preset ? NULL : nst_gallery_open(NULL, NULL);
+    nst_gallery *gallery = has_preset ? NULL : plugin_gallery_open(NULL);
     for (int slot = 0; gallery != NULL && nst_gallery_count(gallery) > 0 && slot < PLUGIN_DIALOG_STYLES; slot++) {
         char *name = NULL;
         g_object_get(config, plugin_args_slot(slot)->preset, &name, NULL);

@@ -67,3 +67,13 @@ char *plugin_model_find(nst_model_kind kind, nst_error *err)
     g_free(bundled);
     return path;
 }
+
+nst_gallery *plugin_gallery_open(nst_error *err)
+{
+    const char *folder = plugin_data_folder();
+    char *styles = folder != NULL ? g_build_filename(folder, "styles", NULL) : NULL;
+    nst_gallery *gallery = nst_gallery_open(styles != NULL && g_file_test(styles, G_FILE_TEST_IS_DIR) ? styles : NULL,
+                                            err);
+    g_free(styles);
+    return gallery;
+}

@@ -18,4 +18,7 @@ const char *plugin_data_folder(void);
  * the engine's search finds them (nst_model_find).  Free with free(). */
 char *plugin_model_find(nst_model_kind kind, nst_error *err);
 
+/* The style gallery, with a bundle's own styles/ folder searched first. */
+nst_gallery *plugin_gallery_open(nst_error *err);
+
 #endif

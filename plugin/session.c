@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "common.h"
+#include "data_folder.h"
 #include "dialog.h"
 #include "job.h"
 #include "pixels.h"
@@ -610,7 +611,7 @@ static void on_cancel_while_finishing(gpointer data)
 static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
 {
     nst_error err = {0};
-    nst_gallery *gallery = nst_gallery_open(NULL, &err);
+    nst_gallery *gallery = plugin_gallery_open(&err);
     if (gallery == NULL)
         plugin_debug("no style gallery: %s", err.message);
     int n = nst_gallery_count(gallery);
