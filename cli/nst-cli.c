@@ -64,6 +64,7 @@ enum option_id {
     OPT_TILE_SIZE,
     OPT_STRENGTH,
     OPT_LIST_STYLES,
+    OPT_STYLE_MASKS,
 };
 
 static const struct option long_options[] = {
@@ -98,6 +99,7 @@ static const struct option long_options[] = {
     {"tile-size", required_argument, NULL, OPT_TILE_SIZE},
     {"strength", required_argument, NULL, OPT_STRENGTH},
     {"list-styles", no_argument, NULL, OPT_LIST_STYLES},
+    {"style-masks", required_argument, NULL, OPT_STYLE_MASKS},
     {NULL, 0, NULL, 0},
 };
 
@@ -111,6 +113,9 @@ typedef struct cli {
     char *styles[NST_MAX_STYLES + 1]; /* style file names (owned); one more to report "too many" */
     int n_styles;
     const char *style_blend;
+    const char *style_masks;
+    char mask_list[4096];              /* style_masks split in place */
+    char *masks[NST_MAX_STYLES];       /* mask file per style, NULL = none */
     const char *style_layer_weights;
     int save_every; /* 0 = off */
     int quiet;
@@ -346,6 +351,7 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_STYLE_LAYERS: return engine_parsed("style-layers", nst_params_set_style_layers(p, arg, &err), &err);
     case OPT_STYLE_LAYER_WEIGHTS: cli->style_layer_weights = arg; return 1; /* after --style-layers */
     case OPT_STYLE_BLEND: cli->style_blend = arg; return 1;                 /* after every --style */
+    case OPT_STYLE_MASKS: cli->style_masks = arg; return 1;                 /* after every --style */
     case OPT_INIT: return engine_parsed("init", nst_init_from_name(arg, &p->init, &err), &err);
     case OPT_SEED: return parse_seed(arg, &p->seed);
     case OPT_PRESERVE_COLORS:
@@ -362,6 +368,30 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_MAX_MEMORY: return engine_parsed("max-memory", nst_parse_bytes(arg, &p->max_memory, &err), &err);
     default: return 1; /* --help, --version and --list-styles: first pass */
     }
+}
+
+/* --style-masks M[,M...]: one per style picture in order, fewer leave the
+ * last ones without; "none" or an empty entry = no mask.  An argument that
+ * names an existing file is one mask. */
+static int split_masks(cli *cli)
+{
+    char *items[NST_MAX_STYLES + 1];
+    if (snprintf(cli->mask_list, sizeof cli->mask_list, "%s", cli->style_masks) >= (int)sizeof cli->mask_list) {
+        print_error("--style-masks: the list is too long");
+        return 0;
+    }
+    int n = access(cli->mask_list, F_OK) == 0 ? 1 : split_list(cli->mask_list, items, NST_MAX_STYLES);
+    if (n == 1)
+        items[0] = cli->mask_list;
+    if (n > cli->n_styles) {
+        print_error("--style-masks: %s%d masks for %d style picture%s (one per --style picture, in order)",
+                    n > NST_MAX_STYLES ? "more than " : "", n > NST_MAX_STYLES ? NST_MAX_STYLES : n, cli->n_styles,
+                    cli->n_styles == 1 ? "" : "s");
+        return 0;
+    }
+    for (int i = 0; i < n; i++)
+        cli->masks[i] = items[i][0] && strcmp(items[i], "none") != 0 ? items[i] : NULL;
+    return 1;
 }
 
 static int require(const void *value, const char *option)
@@ -464,6 +494,8 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
     int rc = resolve_styles(cli, p);
     if (rc)
         return rc;
+    if (cli->style_masks && !split_masks(cli))
+        return EXIT_USAGE;
     /* Every range now, not after the pictures and the model are loaded. */
     if (nst_params_check(p, &err) != NST_OK) {
         print_error("%s", err.message);
@@ -512,6 +544,9 @@ static void print_help(nst_model_kind model)
            "  --style-scale F          style picture size relative to the result (%g; a gallery style\n"
            "                           given without it uses its own recommended scale)\n"
            "  --style-blend W,W...     weight of each style picture (equal)\n"
+           "  --style-masks M,M...     a grey picture per style picture, in order (white = that style there,\n"
+           "                           any size, stretched to the result; none or empty = no mask); pixels\n"
+           "                           no mask covers keep the content's look\n"
            "  --preserve-colors MODE   none, luminance or histogram (%s)\n"
            "\n"
            "Model:\n"
@@ -634,6 +669,7 @@ static void catch_interrupts(void)
 typedef struct pictures {
     nst_image *content;
     nst_image *styles[NST_MAX_STYLES];
+    nst_image *masks[NST_MAX_STYLES];
     int n_styles;
 } pictures;
 
@@ -641,32 +677,40 @@ typedef struct pictures {
 static void pictures_free(pictures *pics)
 {
     nst_image_free(pics->content);
-    for (int i = 0; i < pics->n_styles; i++)
+    for (int i = 0; i < pics->n_styles; i++) {
         nst_image_free(pics->styles[i]);
+        nst_image_free(pics->masks[i]);
+    }
     memset(pics, 0, sizeof *pics);
 }
 
 /* Decoding is bounded by the run's memory budget: a small file may declare
  * a huge picture. */
-static nst_image *load_picture(const char *path, size_t budget)
+static nst_image *load_picture(const char *option, const char *path, size_t budget)
 {
     nst_error err = {0};
     nst_image *image = nst_image_load_bounded(path, budget, &err);
     if (!image && err.code == NST_ERR_NOMEM)
-        print_error("%s (--max-memory)", err.message);
+        print_error("%s%s (--max-memory)", option, err.message);
     else if (!image)
-        print_error("%s", err.message);
+        print_error("%s%s", option, err.message);
     return image;
 }
 
 static int pictures_load(pictures *pics, const cli *cli, const nst_params *params)
 {
     size_t budget = params->max_memory ? params->max_memory : nst_default_memory_budget();
-    if (!(pics->content = load_picture(cli->content_path, budget)))
+    if (!(pics->content = load_picture("", cli->content_path, budget)))
         return 0;
-    for (; pics->n_styles < cli->n_styles; pics->n_styles++)
-        if (!(pics->styles[pics->n_styles] = load_picture(cli->styles[pics->n_styles], budget)))
+    for (; pics->n_styles < cli->n_styles; pics->n_styles++) {
+        int i = pics->n_styles;
+        if (!(pics->styles[i] = load_picture("", cli->styles[i], budget)))
             return 0;
+        if (cli->masks[i] && !(pics->masks[i] = load_picture("--style-masks: ", cli->masks[i], budget))) {
+            pics->n_styles++;
+            return 0;
+        }
+    }
     return 1;
 }
 
@@ -682,7 +726,7 @@ static int give_pictures(nst_transfer *transfer, const pictures *pics, const dou
     if (nst_transfer_set_content(transfer, pics->content, &err) != NST_OK)
         return engine_failed(&err);
     for (int i = 0; i < pics->n_styles; i++)
-        if (nst_transfer_add_style(transfer, pics->styles[i], blend[i], &err) != NST_OK)
+        if (nst_transfer_add_style_masked(transfer, pics->styles[i], blend[i], pics->masks[i], &err) != NST_OK)
             return engine_failed(&err);
     return 0;
 }

@@ -32,6 +32,10 @@ OUTDIR receives, all small (a few MB, never committed):
       the SqueezeNet 1.1 objective.
   squeezenet_{reflect,replicate}_losses.npy / _grad.npy
       the same with every padded conv padded by torch's 'reflect' / 'replicate'.
+  sq_style2.npy [3,64,72]; sq_mask1.npy, sq_mask2.npy [96,128] (float32 in [0,1])
+  squeezenet_guided_losses.npy / _grad.npy / _grad_{content,style,tv}.npy
+      the guided (regions) objective: sq_style in the region sq_mask1 and
+      sq_style2 in sq_mask2, with blend weights BLEND.
   precision.txt   float32-torch versus float64-torch errors, the noise floor
                   that justifies the tolerances of tests/model/test_torch_reference.c
 
@@ -45,6 +49,13 @@ on (x - mean) / std with ImageNet mean and std; a style picture of another
 size than x has its Gram matrix scaled by (nH nW)_x / (nH nW)_style (the
 per-position statistics are what must match); several styles blend their
 targets G_S = sum_i w_i G_i with w normalised to sum 1.
+
+The guided style term (regions, Gatys et al. 2017), as objective.h writes it:
+each style s has a mask M_s over the picture, area-averaged to each style
+layer's nH x nW (each sample the mean of the mask under it; no border here),
+  style = sum_l ws_l sum_s b_s (a_s / nH nW) sum (G_s / a_s - T_s / (nH nW))^2 / (4 nC^2)
+with G_s = (A . M_s)(A . M_s)^T, a_s = sum M_s^2, T_s style s's Gram scaled
+to nH nW, and b_s its blend weight normalised to mean 1.
 
 With --status FILE (how meson calls it) the script does not fail by itself: it
 writes "ok" or the error to FILE and the C test (--exec) fails with that
@@ -71,6 +82,7 @@ SQ_CONTENT = ["fire3"]
 SQ_STYLE = ["conv1", "fire2", "fire3", "fire4", "fire5"]
 SQ_SIZE = (96, 128)
 SQ_STYLE_SIZE = (80, 112)
+SQ_STYLE2_SIZE = (64, 72)
 
 VGG_CFG = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
@@ -202,9 +214,45 @@ def gram(a):
     return flat @ flat.t()
 
 
-def objective(torch, net, x, content, styles, blend, content_layers, style_layers, weights):
+def area_matrix(np, in_size, out_size):
+    """R [out, in]: output sample j is the mean of the source span
+    [j in/out, (j+1) in/out), each source sample weighed by its overlap."""
+    scale = in_size / out_size
+    r = np.zeros((out_size, in_size))
+    for j in range(out_size):
+        lo, hi = j * scale, (j + 1) * scale
+        for i in range(int(np.floor(lo)), min(int(np.ceil(hi)), in_size)):
+            r[j, i] = max(0.0, min(hi, i + 1.0) - max(lo, float(i))) / scale
+    return r
+
+
+def layer_mask(torch, mask, nh, nw, dtype):
+    """The mask [H, W] area-averaged to a layer's nh x nw, as a [1, nh * nw] tensor."""
+    import numpy as np
+    m = area_matrix(np, mask.shape[0], nh) @ mask.astype(np.float64) @ area_matrix(np, mask.shape[1], nw).T
+    return torch.from_numpy(m.reshape(1, -1)).to(dtype)
+
+
+def guided_style_layer(torch, a_g, s_feats, name, blend, masks):
+    """One style layer's guided term: each style in its own region."""
+    _, nc, nh, nw = a_g.shape
+    hw, flat = nh * nw, a_g.reshape(nc, -1)
+    loss = 0
+    for s, w, mask in zip(s_feats, blend, masks):
+        a_s = s[name]
+        target = gram(a_s) * hw / (a_s.shape[2] * a_s.shape[3])
+        m = layer_mask(torch, mask, nh, nw, a_g.dtype)
+        area = (m ** 2).sum()
+        masked = flat * m
+        b = w * len(blend) / sum(blend)
+        loss = loss + b * (area / hw) * ((masked @ masked.t() / area - target / hw) ** 2).sum() / (4 * nc * nc)
+    return loss
+
+
+def objective(torch, net, x, content, styles, blend, content_layers, style_layers, weights, masks=None):
     """Returns (content, style, tv, total) as tensors; the targets are
-    computed without gradient, as the engine does once."""
+    computed without gradient, as the engine does once.  With masks (one
+    [H, W] array per style), the guided style term."""
     alpha, beta, tau = weights
     layers = content_layers + style_layers
     with torch.no_grad():
@@ -222,6 +270,9 @@ def objective(torch, net, x, content, styles, blend, content_layers, style_layer
     style_loss = 0
     for name in style_layers:
         a_g = g_feats[name]
+        if masks is not None:
+            style_loss = style_loss + guided_style_layer(torch, a_g, s_feats, name, blend, masks) / len(style_layers)
+            continue
         _, nc, nh, nw = a_g.shape
         target = 0
         for s, w in zip(s_feats, blend):
@@ -235,14 +286,14 @@ def objective(torch, net, x, content, styles, blend, content_layers, style_layer
     return content_loss, style_loss, tv, total
 
 
-def evaluate(torch, net, pictures, blend, content_layers, style_layers, weights, dtype):
+def evaluate(torch, net, pictures, blend, content_layers, style_layers, weights, dtype, masks=None):
     """Losses [4] and gradient (numpy float64), computed in `dtype`."""
     import numpy as np
     x, content, styles = pictures
     x = torch.from_numpy(x).to(dtype).requires_grad_(True)
     content = torch.from_numpy(content).to(dtype)
     styles = [torch.from_numpy(s).to(dtype) for s in styles]
-    terms = objective(torch, net, x, content, styles, blend, content_layers, style_layers, weights)
+    terms = objective(torch, net, x, content, styles, blend, content_layers, style_layers, weights, masks)
     terms[3].backward()
     return np.array([float(t) for t in terms]), x.grad.numpy().astype(np.float64)
 
@@ -266,22 +317,23 @@ class Fixtures:
         self.save(name, a)
         return a
 
-    def reference(self, prefix, net, pictures, blend, content_layers, style_layers, weights, per_term=False):
+    def reference(self, prefix, net, pictures, blend, content_layers, style_layers, weights, per_term=False,
+                  masks=None):
         """Saves float64 losses and gradient (and with per_term the gradient of
         each unweighted term alone); records float32 torch's error as the noise floor."""
         torch = self.torch
         args = (pictures, blend, content_layers, style_layers, weights)
-        losses, grad = evaluate(torch, net.to(torch.float64), *args, torch.float64)
+        losses, grad = evaluate(torch, net.to(torch.float64), *args, torch.float64, masks)
         self.save(prefix + "_losses", losses)
         self.save(prefix + "_grad", grad.astype(self.np.float32))
-        losses32, grad32 = evaluate(torch, net.to(torch.float32), *args, torch.float32)
+        losses32, grad32 = evaluate(torch, net.to(torch.float32), *args, torch.float32, masks)
         loss_err = max(abs(a - b) / max(abs(b), 1e-30) for a, b in zip(losses32, losses))
         self.precision.append(f"{prefix}: float32 torch losses rel err {loss_err:.2e}, "
                               f"gradient rel err {rel_error(grad32, grad):.2e}")
         if per_term:
             for i, term in enumerate(("content", "style", "tv")):
                 one = tuple(1.0 if j == i else 0.0 for j in range(3))
-                grad = evaluate(torch, net.to(torch.float64), *args[:-1], one, torch.float64)[1]
+                grad = evaluate(torch, net.to(torch.float64), *args[:-1], one, torch.float64, masks)[1]
                 self.save(f"{prefix}_grad_{term}", grad.astype(self.np.float32))
 
     def features(self, prefix, net, x, names):
@@ -343,6 +395,18 @@ def make_squeezenet(fx, weight_dir):
     for padding in ("reflect", "replicate"):
         fx.reference("squeezenet_" + padding, SqueezeNet11(torch, weight_dir, padding), (x, content, [style]),
                      (1.0,), SQ_CONTENT, SQ_STYLE, (SQ_ALPHA, SQ_BETA, SQ_TAU))
+
+    # Regions: feathered, overlapping masks (left; right, weaker at the bottom).
+    style2 = fx.picture("sq_style2", SQ_STYLE2_SIZE)
+    cols = np.arange(SQ_SIZE[1], dtype=np.float64)[None, :]
+    rows = np.arange(SQ_SIZE[0], dtype=np.float64)[:, None]
+    mask1 = np.clip((0.6 * SQ_SIZE[1] - cols) / 24.0, 0, 1) * np.ones_like(rows)
+    mask2 = np.clip((cols - 0.4 * SQ_SIZE[1]) / 24.0, 0, 1) * np.where(rows < 0.75 * SQ_SIZE[0], 1.0, 0.5)
+    masks = [m.astype(np.float32) for m in (mask1, mask2)]
+    fx.save("sq_mask1", masks[0])
+    fx.save("sq_mask2", masks[1])
+    fx.reference("squeezenet_guided", net, (x, content, [style, style2]), BLEND, SQ_CONTENT, SQ_STYLE,
+                 (SQ_ALPHA, SQ_BETA, SQ_TAU), per_term=True, masks=masks)
 
 
 def default_squeezenet_dir():

@@ -24,4 +24,11 @@ void nst_planar_to_image(const float *planar, nst_image *image);
  * gradients) rather than colours: nothing is clamped to [0,1]. */
 nst_image *nst_image_resize_unclamped(const nst_image *image, int width, int height, nst_error *err);
 
+/* One plane of width x height floats (a mask) into out (out_width x
+ * out_height): as nst_image_resize (area averaging where an axis shrinks,
+ * cubic clamped to [0,1] where it grows) or, with area_only, area averaging
+ * on both axes (each output sample the mean of the source it covers). */
+nst_status nst_plane_resize(const float *in, int width, int height, float *out, int out_width, int out_height,
+                            int area_only, nst_error *err);
+
 #endif

@@ -97,73 +97,102 @@ static nst_status axis_taps_init(axis_taps *taps, int in_size, int out_size, nst
                               : cubic_taps(taps, in_size, out_size, err);
 }
 
+/* Float samples, `channels` interleaved per pixel, row-major: an
+ * nst_image's RGB (3) or a plane such as a mask (1). */
+typedef struct raster {
+    float *v;
+    int width, height, channels;
+} raster;
+
+enum { MAX_CHANNELS = 3 };
+
 /* Resamples along x: each output pixel mixes pixels of the same row. */
-static void resample_rows(const nst_image *in, nst_image *out, const axis_taps *taps)
+static void resample_rows(const raster *in, raster *out, const axis_taps *taps)
 {
+    int ch = in->channels;
     for (int y = 0; y < in->height; y++) {
-        const float *src = in->rgb + (size_t)y * in->width * 3;
-        float *dst = out->rgb + (size_t)y * out->width * 3;
+        const float *src = in->v + (size_t)y * in->width * ch;
+        float *dst = out->v + (size_t)y * out->width * ch;
         for (int x = 0; x < out->width; x++) {
-            float sum[3] = {0, 0, 0};
+            float sum[MAX_CHANNELS] = {0};
             for (int k = 0; k < taps->taps_per_out; k++) {
                 size_t slot = (size_t)x * taps->taps_per_out + k;
-                const float *p = src + (size_t)taps->index[slot] * 3;
+                const float *p = src + (size_t)taps->index[slot] * ch;
                 float w = taps->weight[slot];
-                sum[0] += w * p[0];
-                sum[1] += w * p[1];
-                sum[2] += w * p[2];
+                for (int c = 0; c < ch; c++)
+                    sum[c] += w * p[c];
             }
-            memcpy(dst + (size_t)x * 3, sum, sizeof sum);
+            memcpy(dst + (size_t)x * ch, sum, (size_t)ch * sizeof *sum);
         }
     }
 }
 
 /* Resamples along y: each output row is a weighted sum of whole source rows. */
-static void resample_columns(const nst_image *in, nst_image *out, const axis_taps *taps)
+static void resample_columns(const raster *in, raster *out, const axis_taps *taps)
 {
-    size_t row_floats = (size_t)in->width * 3;
+    size_t row_floats = (size_t)in->width * in->channels;
     for (int y = 0; y < out->height; y++) {
-        float *dst = out->rgb + (size_t)y * row_floats;
+        float *dst = out->v + (size_t)y * row_floats;
         memset(dst, 0, row_floats * sizeof *dst);
         for (int k = 0; k < taps->taps_per_out; k++) {
             size_t slot = (size_t)y * taps->taps_per_out + k;
             float w = taps->weight[slot];
             if (w == 0.0f)
                 continue;
-            const float *src = in->rgb + (size_t)taps->index[slot] * row_floats;
+            const float *src = in->v + (size_t)taps->index[slot] * row_floats;
             for (size_t i = 0; i < row_floats; i++)
                 dst[i] += w * src[i];
         }
     }
 }
 
-/* One axis: a new image, or a copy of `in` when the size on it is unchanged. */
-static nst_image *resample_axis(const nst_image *in, int width, int height, nst_error *err)
+/* One axis, into `out` (allocated, its size differing from in's on one axis
+ * at most; an exact copy when it does not differ).  With area_only, area
+ * averaging also where the axis grows. */
+static nst_status resample_axis(const raster *in, raster *out, int area_only, nst_error *err)
 {
-    int along_x = width != in->width;
+    int along_x = out->width != in->width;
     int in_size = along_x ? in->width : in->height;
-    int out_size = along_x ? width : height;
-    if (in_size == out_size)
-        return nst_image_copy(in, err);
-    axis_taps taps;
-    if (axis_taps_init(&taps, in_size, out_size, err) != NST_OK)
-        return NULL;
-    nst_image *out = nst_image_new(width, height, err);
-    if (out) {
-        if (along_x)
-            resample_rows(in, out, &taps);
-        else
-            resample_columns(in, out, &taps);
+    int out_size = along_x ? out->width : out->height;
+    if (in_size == out_size) {
+        memcpy(out->v, in->v, (size_t)in->width * in->height * in->channels * sizeof(float));
+        return NST_OK;
     }
+    axis_taps taps;
+    nst_status s = area_only ? area_taps(&taps, in_size, out_size, err) : axis_taps_init(&taps, in_size, out_size, err);
+    if (s != NST_OK)
+        return s;
+    if (along_x)
+        resample_rows(in, out, &taps);
+    else
+        resample_columns(in, out, &taps);
     axis_taps_free(&taps);
-    return out;
+    return NST_OK;
 }
 
-static void clamp_unit(nst_image *image)
+static void clamp_unit(float *v, size_t n)
 {
-    size_t n = (size_t)image->width * image->height * 3;
     for (size_t i = 0; i < n; i++)
-        image->rgb[i] = image->rgb[i] < 0.0f ? 0.0f : image->rgb[i] > 1.0f ? 1.0f : image->rgb[i];
+        v[i] = v[i] < 0.0f ? 0.0f : v[i] > 1.0f ? 1.0f : v[i];
+}
+
+/* in -> out (allocated at its size), through one intermediate raster. */
+static nst_status resize_raster(const raster *in, raster *out, int clamp, int area_only, nst_error *err)
+{
+    /* Shrink first: the second pass then runs on fewer pixels. */
+    int y_first = out->height < in->height;
+    raster half = {NULL, y_first ? in->width : out->width, y_first ? out->height : in->height, in->channels};
+    half.v = nst_alloc((size_t)half.width * half.height * half.channels * sizeof(float), "a resampled picture", err);
+    if (!half.v)
+        return NST_ERR_NOMEM;
+    nst_status s = resample_axis(in, &half, area_only, err);
+    if (s == NST_OK)
+        s = resample_axis(&half, out, area_only, err);
+    free(half.v);
+    /* The cubic overshoots at sharp edges; keep pixels in [0,1]. */
+    if (s == NST_OK && clamp && !area_only && (out->width > in->width || out->height > in->height))
+        clamp_unit(out->v, (size_t)out->width * out->height * out->channels);
+    return s;
 }
 
 static nst_image *resize(const nst_image *image, int width, int height, int clamp, nst_error *err)
@@ -178,17 +207,14 @@ static nst_image *resize(const nst_image *image, int width, int height, int clam
     }
     if (width == image->width && height == image->height)
         return nst_image_copy(image, err);
-    /* Shrink first: the second pass then runs on fewer pixels. */
-    int y_first = height < image->height;
-    nst_image *half = y_first ? resample_axis(image, image->width, height, err)
-                              : resample_axis(image, width, image->height, err);
-    if (!half)
+    nst_image *out = nst_image_new(width, height, err);
+    if (!out)
         return NULL;
-    nst_image *out = resample_axis(half, width, height, err);
-    nst_image_free(half);
-    /* The cubic overshoots at sharp edges; keep pixels in [0,1]. */
-    if (out && clamp && (width > image->width || height > image->height))
-        clamp_unit(out);
+    raster from = {image->rgb, image->width, image->height, 3}, to = {out->rgb, width, height, 3};
+    if (resize_raster(&from, &to, clamp, 0, err) != NST_OK) {
+        nst_image_free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -200,6 +226,16 @@ nst_image *nst_image_resize(const nst_image *image, int width, int height, nst_e
 nst_image *nst_image_resize_unclamped(const nst_image *image, int width, int height, nst_error *err)
 {
     return resize(image, width, height, 0, err);
+}
+
+nst_status nst_plane_resize(const float *in, int width, int height, float *out, int out_width, int out_height,
+                            int area_only, nst_error *err)
+{
+    if (width <= 0 || height <= 0 || out_width <= 0 || out_height <= 0)
+        return nst_error_set(err, NST_ERR_INVALID, "cannot resize %d x %d to %d x %d", width, height, out_width,
+                             out_height);
+    raster from = {(float *)in, width, height, 1}, to = {out, out_width, out_height, 1};
+    return resize_raster(&from, &to, 1, area_only, err);
 }
 
 void nst_image_fit_size(int width, int height, int longest, int *out_width, int *out_height)

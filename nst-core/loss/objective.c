@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
+#include "image/image.h"
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -18,7 +19,8 @@ typedef struct layer_term {
     int node;
     double weight; /* normalised layer weight */
     int c, hw;     /* activation shape as [c, h*w] */
-    float *target; /* content: activations [c, hw]; style: Gram [c, c] */
+    int h, w;
+    float *target; /* content: activations [c, hw]; style: Gram [c, c], one per group with regions */
 } layer_term;
 
 struct nst_objective {
@@ -38,7 +40,22 @@ struct nst_objective {
     float *input;  /* the normalised padded picture fed to the net */
     float *gram;   /* scratch: the current Gram of the widest style layer, per worker */
     float *grad_input;
+    /* Regions (objective.h): 0 = the styles blend into one target. */
+    int n_groups;
+    int target_groups;                 /* Grams each style target has room for */
+    double group_weight[NST_MAX_STYLES]; /* b_s */
+    int has_mask[NST_MAX_STYLES];
+    double mask_area[NST_MAX_STYLES][NST_MAX_LAYERS];
+    size_t mask_offset[NST_MAX_LAYERS]; /* of each style layer's plane in a group's masks */
+    size_t group_mask_floats;
+    int mask_groups;    /* groups mask_planes has room for */
+    float *mask_planes; /* [group][style layer][h w] */
+    float *mask_padded; /* scratch: a mask window with the border */
+    float *masked;      /* scratch: A . M of the widest style layer */
 };
+
+/* A region smaller than this share of a layer's samples adds nothing. */
+#define EMPTY_REGION 1e-6
 
 void nst_normalize_imagenet(const float *rgb_planar, int height, int width, float *out)
 {
@@ -122,6 +139,8 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
         int h, w;
         nst_net_activation(obj->net, t->node, &t->c, &h, &w);
         t->hw = h * w;
+        t->h = h;
+        t->w = w;
         size_t count = i < obj->n_content ? (size_t)t->c * t->hw : (size_t)t->c * t->c;
         t->target = nst_alloc_zero(count, sizeof(float), "loss targets", err);
         if (!t->target)
@@ -129,6 +148,7 @@ nst_objective *nst_objective_new(const nst_model *model, int height, int width, 
         if (i >= obj->n_content && t->c > max_c)
             max_c = t->c;
     }
+    obj->target_groups = 1;
     size_t plane = (size_t)(height + 2 * obj->border) * (width + 2 * obj->border);
     obj->gram = nst_alloc_zero(nst_objective_gram_floats(max_c), sizeof(float), "Gram matrices", err);
     obj->padded = nst_alloc_zero(3 * plane, sizeof(float), "the padded picture", err);
@@ -155,6 +175,9 @@ void nst_objective_free(nst_objective *obj)
     free(obj->padded);
     free(obj->input);
     free(obj->grad_input);
+    free(obj->mask_planes);
+    free(obj->mask_padded);
+    free(obj->masked);
     free(obj);
 }
 
@@ -287,17 +310,62 @@ static void gram_gradient_part(void *ctx, int part, int worker)
                 job->hw, 1.0f, job->grad + k0, job->hw);
 }
 
+/* *buffer replaced by `floats` zeros (the old one kept on failure). */
+static nst_status regrow(float **buffer, size_t floats, const char *what, nst_error *err)
+{
+    float *grown = nst_alloc_zero(floats, sizeof(float), what, err);
+    if (!grown)
+        return NST_ERR_NOMEM;
+    free(*buffer);
+    *buffer = grown;
+    return NST_OK;
+}
+
+/* Room for n_groups Grams in every style target. */
+static nst_status reserve_targets(nst_objective *obj, int n_groups, nst_error *err)
+{
+    if (n_groups <= obj->target_groups)
+        return NST_OK;
+    for (int i = 0; i < obj->n_style; i++) {
+        layer_term *t = &obj->style[i];
+        if (regrow(&t->target, (size_t)n_groups * t->c * t->c, "the regions' style targets", err) != NST_OK)
+            return NST_ERR_NOMEM;
+    }
+    obj->target_groups = n_groups;
+    return NST_OK;
+}
+
 nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *const *rgb_planar,
                                     const int *heights, const int *widths, const double *blend,
                                     nst_error *err)
 {
-    double sum = 0;
-    for (int k = 0; k < n; k++)
+    return nst_objective_set_styles_grouped(obj, n, rgb_planar, heights, widths, blend, NULL, err);
+}
+
+nst_status nst_objective_set_styles_grouped(nst_objective *obj, int n, const float *const *rgb_planar,
+                                            const int *heights, const int *widths, const double *blend,
+                                            const int *groups, nst_error *err)
+{
+    /* group_sum[g]: the weights of group g's pictures (all in group 0 without groups). */
+    double sum = 0, group_sum[NST_MAX_STYLES] = {0};
+    int n_groups = 0;
+    for (int k = 0; k < n; k++) {
+        int g = groups ? groups[k] : 0;
+        if (g < 0 || g >= NST_MAX_STYLES)
+            return nst_error_set(err, NST_ERR_INVALID, "style group %d is not from 0 to %d", g, NST_MAX_STYLES - 1);
         sum += blend ? blend[k] : 1.0;
+        group_sum[g] += blend ? blend[k] : 1.0;
+        n_groups = g + 1 > n_groups ? g + 1 : n_groups;
+    }
     if (n < 1 || !(sum > 0))
         return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    if (reserve_targets(obj, n_groups, err) != NST_OK)
+        return NST_ERR_NOMEM;
+    obj->n_groups = groups ? n_groups : 0;
+    for (int g = 0; g < n_groups; g++)
+        obj->group_weight[g] = group_sum[g] * n_groups / sum;
     for (int i = 0; i < obj->n_style; i++)
-        memset(obj->style[i].target, 0, (size_t)obj->style[i].c * obj->style[i].c * sizeof(float));
+        memset(obj->style[i].target, 0, (size_t)n_groups * obj->style[i].c * obj->style[i].c * sizeof(float));
 
     int deepest = 0;
     for (int i = 0; i < obj->n_style; i++)
@@ -320,7 +388,8 @@ nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *cons
                 nst_net_free(net);
             return s;
         }
-        float w = (float)((blend ? blend[k] : 1.0) / sum);
+        int g = groups ? groups[k] : 0;
+        float w = (float)((blend ? blend[k] : 1.0) / group_sum[g]);
         for (int i = 0; i < obj->n_style; i++) {
             layer_term *t = &obj->style[i];
             int h, wd;
@@ -329,13 +398,145 @@ nst_status nst_objective_set_styles(nst_objective *obj, int n, const float *cons
             /* The style picture may differ in size: Grams are compared as if it
              * had the generated picture's hw, so scale by hw_G / hw_S. */
             float scale = w * (float)t->hw / (float)(h * wd);
-            cblas_saxpy(t->c * t->c, scale, obj->gram, 1, t->target, 1);
+            if (group_sum[g] > 0)
+                cblas_saxpy(t->c * t->c, scale, obj->gram, 1, t->target + (size_t)g * t->c * t->c, 1);
         }
         if (!own)
             nst_net_free(net);
     }
     obj->have_style = 1;
     return NST_OK;
+}
+
+/* ---- regions ---- */
+
+size_t nst_objective_mask_floats(int n_groups, int n_layers, const int (*shapes)[3], int padded_height,
+                                 int padded_width)
+{
+    size_t planes = 0, widest = 0;
+    for (int i = 0; i < n_layers; i++) {
+        size_t hw = (size_t)shapes[i][1] * shapes[i][2];
+        planes += hw;
+        if ((size_t)shapes[i][0] * hw > widest)
+            widest = (size_t)shapes[i][0] * hw;
+    }
+    return (size_t)n_groups * planes + widest + (size_t)padded_height * padded_width;
+}
+
+/* The scratch and the planes of n groups' masks, allocated at the first call
+ * that needs them. */
+static nst_status reserve_masks(nst_objective *obj, int n, nst_error *err)
+{
+    int ph = obj->height + 2 * obj->border, pw = obj->width + 2 * obj->border;
+    size_t widest = 0;
+    obj->group_mask_floats = 0;
+    for (int i = 0; i < obj->n_style; i++) {
+        const layer_term *t = &obj->style[i];
+        obj->mask_offset[i] = obj->group_mask_floats;
+        obj->group_mask_floats += (size_t)t->hw;
+        if ((size_t)t->c * t->hw > widest)
+            widest = (size_t)t->c * t->hw;
+    }
+    if (!obj->masked) {
+        obj->masked = nst_alloc(widest * sizeof(float), "the masked activations", err);
+        obj->mask_padded = nst_alloc((size_t)ph * pw * sizeof(float), "a mask", err);
+        if (!obj->masked || !obj->mask_padded)
+            return NST_ERR_NOMEM;
+    }
+    if (n > obj->mask_groups) {
+        if (regrow(&obj->mask_planes, (size_t)n * obj->group_mask_floats, "the regions' masks", err) != NST_OK)
+            return NST_ERR_NOMEM;
+        obj->mask_groups = n;
+    }
+    return NST_OK;
+}
+
+/* mask_padded = the objective's window of `plane` at (x0, y0) with the
+ * picture's reflected border, as the net sees the picture. */
+static void pad_mask_window(nst_objective *obj, const float *plane, int plane_width, int x0, int y0)
+{
+    int b = obj->border, pw = obj->width + 2 * b;
+    for (int y = 0; y < obj->height + 2 * b; y++) {
+        const float *row = plane + (size_t)(y0 + nst_padded_source(y - b, obj->height, NST_PAD_REFLECT)) * plane_width;
+        float *out = obj->mask_padded + (size_t)y * pw;
+        for (int x = 0; x < pw; x++)
+            out[x] = row[x0 + nst_padded_source(x - b, obj->width, NST_PAD_REFLECT)];
+    }
+}
+
+nst_status nst_objective_set_masks(nst_objective *obj, int n, const float *const *masks, int plane_width, int x0,
+                                   int y0, nst_error *err)
+{
+    if (n < 0 || n > NST_MAX_STYLES)
+        return nst_error_set(err, NST_ERR_INVALID, "%d masks: at most %d", n, NST_MAX_STYLES);
+    int any = 0;
+    for (int g = 0; g < NST_MAX_STYLES; g++) {
+        obj->has_mask[g] = g < n && masks[g];
+        any |= obj->has_mask[g];
+    }
+    if (!any)
+        return NST_OK;
+    nst_status s = reserve_masks(obj, n, err);
+    int ph = obj->height + 2 * obj->border, pw = obj->width + 2 * obj->border;
+    for (int g = 0; g < n && s == NST_OK; g++) {
+        if (!masks[g])
+            continue;
+        pad_mask_window(obj, masks[g], plane_width, x0, y0);
+        for (int i = 0; i < obj->n_style && s == NST_OK; i++) {
+            const layer_term *t = &obj->style[i];
+            float *m = obj->mask_planes + g * obj->group_mask_floats + obj->mask_offset[i];
+            s = nst_plane_resize(obj->mask_padded, pw, ph, m, t->w, t->h, 1, err);
+            double area = 0;
+            for (int p = 0; p < t->hw; p++)
+                area += (double)m[p] * m[p];
+            obj->mask_area[g][i] = area;
+        }
+    }
+    if (s != NST_OK)
+        memset(obj->has_mask, 0, sizeof obj->has_mask);
+    return s;
+}
+
+/* The guided style term of style layer i (objective.h); adds its gradient,
+ * times coeff, to grad. */
+static double guided_style_term(nst_objective *obj, int i, const float *a, float *grad, double coeff)
+{
+    const layer_term *t = &obj->style[i];
+    size_t cc = (size_t)t->c * t->c;
+    double hw = t->hw, sum_groups = 0;
+    for (int g = 0; g < obj->n_groups; g++) {
+        const float *m = obj->has_mask[g] ? obj->mask_planes + g * obj->group_mask_floats + obj->mask_offset[i] : NULL;
+        double area = m ? obj->mask_area[g][i] : hw, b = obj->group_weight[g];
+        if (!(b > 0) || area < EMPTY_REGION * hw)
+            continue;
+        const float *am = a;
+        if (m) {
+            for (int c = 0; c < t->c; c++)
+                for (int p = 0; p < t->hw; p++)
+                    obj->masked[(size_t)c * t->hw + p] = a[(size_t)c * t->hw + p] * m[p];
+            am = obj->masked;
+        }
+        gram_matrix(am, t->c, t->hw, obj->gram);
+        const float *target = t->target + (size_t)g * cc;
+        float inv_area = (float)(1.0 / area), inv_hw = (float)(1.0 / hw);
+        double sum = 0;
+        for (size_t k = 0; k < cc; k++) {
+            obj->gram[k] = obj->gram[k] * inv_area - target[k] * inv_hw;
+            sum += (double)obj->gram[k] * obj->gram[k];
+        }
+        sum_groups += b * (area / hw) * sum / (4.0 * t->c * t->c);
+        if (grad) {
+            /* d/dA = b D (A . M^2) / (c^2 hw), D in the scratch. */
+            if (m)
+                for (int c = 0; c < t->c; c++)
+                    for (int p = 0; p < t->hw; p++)
+                        obj->masked[(size_t)c * t->hw + p] *= m[p];
+            gram_job job = {am, t->c, t->hw, gram_parts(t->hw), obj->gram,
+                            (float)(coeff * t->weight * b / ((double)t->c * t->c * hw)), grad};
+            nst_parallel_for(job.parts, gram_gradient_part, &job);
+        }
+    }
+    return sum_groups;
 }
 
 /* Content term of one layer; adds alpha * weight * d/da to grad. */
@@ -433,7 +634,8 @@ nst_status nst_objective_eval(nst_objective *obj, const float *x, float *grad, n
         const layer_term *t = &obj->style[i];
         const float *a = nst_net_activation(obj->net, t->node, NULL, NULL, NULL);
         float *g = grad && obj->beta != 0 ? nst_net_gradient(obj->net, t->node) : NULL;
-        l.style += t->weight * style_term(t, a, obj->gram, g, obj->beta);
+        l.style += t->weight * (obj->n_groups ? guided_style_term(obj, i, a, g, obj->beta)
+                                              : style_term(t, a, obj->gram, g, obj->beta));
     }
 
     if (grad) {

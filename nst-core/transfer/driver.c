@@ -164,7 +164,8 @@ void nst_driver_style_size(int width, int height, int longest, double style_scal
 }
 
 /* The stage's style targets from the style pictures scaled by style_scale,
- * in pieces of at most style_piece px. */
+ * in pieces of at most style_piece px; with masks, each style's pieces are
+ * a group of their own (one region). */
 static nst_status set_style_targets(const nst_run *run, nst_stage *st, double style_scale, int style_piece,
                                     nst_error *err)
 {
@@ -172,8 +173,9 @@ static nst_status set_style_targets(const nst_run *run, nst_stage *st, double st
     float **planar = nst_alloc_zero(MAX_STYLE_PIECES, sizeof *planar, "style pieces", err);
     int *heights = nst_alloc_zero(MAX_STYLE_PIECES, 2 * sizeof(int), "style pieces", err);
     double *weights = nst_alloc_zero(MAX_STYLE_PIECES, sizeof(double), "style pieces", err);
+    int *groups = t->n_masks ? nst_alloc_zero(MAX_STYLE_PIECES, sizeof(int), "style pieces", err) : NULL;
     int count = 0;
-    nst_status s = planar && heights && weights ? NST_OK : NST_ERR_NOMEM;
+    nst_status s = planar && heights && weights && (groups || !t->n_masks) ? NST_OK : NST_ERR_NOMEM;
     int *widths = heights ? heights + MAX_STYLE_PIECES : NULL;
     /* The style is scaled with the stage, so its strokes keep their size
      * relative to the picture at every stage. */
@@ -193,19 +195,23 @@ static nst_status set_style_targets(const nst_run *run, nst_stage *st, double st
             nst_color_to_luminance(style);
             nst_color_match_luminance(style, st->colors);
         }
+        int first = count;
         if (s == NST_OK)
             s = cut_style(style, style_piece, t->blend[i], planar, heights, widths, weights, &count,
                           MAX_STYLE_PIECES, err);
+        for (int k = first; groups && k < count; k++)
+            groups[k] = i;
         nst_image_free(style);
     }
     if (s == NST_OK)
-        s = nst_objective_set_styles(st->objective, count, (const float *const *)planar, heights, widths, weights,
-                                     err);
+        s = nst_objective_set_styles_grouped(st->objective, count, (const float *const *)planar, heights, widths,
+                                             weights, groups, err);
     for (int i = 0; i < count; i++)
         free(planar[i]);
     free(planar);
     free(heights);
     free(weights);
+    free(groups);
     return s;
 }
 
@@ -241,7 +247,42 @@ nst_status nst_driver_new_objective(nst_run *run, nst_stage *st, int height, int
     double a, b, tau, scale;
     run->seen_generation = read_steering(run, &a, &b, &tau, &scale);
     set_stage_weights(st, a, b, tau);
-    return set_style_targets(run, st, scale, style_piece, err);
+    nst_status s = set_style_targets(run, st, scale, style_piece, err);
+    return s == NST_OK ? nst_driver_set_masks(run, st, 0, 0, err) : s;
+}
+
+nst_status nst_driver_new_masks(const nst_run *run, nst_stage *st, nst_error *err)
+{
+    const nst_transfer *t = run->transfer;
+    for (int i = 0; i < t->n_styles; i++) {
+        if (!t->masks[i])
+            continue;
+        st->masks[i] = nst_alloc((size_t)st->width * st->height * sizeof(float), "a style mask", err);
+        if (!st->masks[i])
+            return NST_ERR_NOMEM;
+        nst_status s = nst_plane_resize(t->masks[i], t->mask_width[i], t->mask_height[i], st->masks[i], st->width,
+                                        st->height, 0, err);
+        if (s != NST_OK)
+            return s;
+    }
+    return NST_OK;
+}
+
+void nst_driver_free_masks(nst_stage *st)
+{
+    for (int i = 0; i < NST_MAX_STYLES; i++) {
+        free(st->masks[i]);
+        st->masks[i] = NULL;
+    }
+}
+
+nst_status nst_driver_set_masks(const nst_run *run, nst_stage *st, int x0, int y0, nst_error *err)
+{
+    const nst_transfer *t = run->transfer;
+    if (!t->n_masks)
+        return NST_OK;
+    return nst_objective_set_masks(st->objective, t->n_styles, (const float *const *)st->masks, st->width, x0, y0,
+                                   err);
 }
 
 void nst_driver_free_objective(nst_stage *st)

@@ -41,6 +41,7 @@ typedef struct nst_stage {
     nst_image *content;       /* the content at the stage size, true colours */
     nst_image *colors;        /* what the net sees: grey in luminance mode, else content */
     nst_image *frame;         /* scratch for previews and the result, stage size */
+    float *masks[NST_MAX_STYLES]; /* each style's region at the stage size; NULL = everywhere */
 } nst_stage;
 
 /* Starts a run of t with its plan (which must outlive the run): counters at
@@ -76,6 +77,13 @@ int nst_driver_apply_steering(nst_run *run, nst_stage *st, int style_piece, nst_
 nst_status nst_driver_new_objective(nst_run *run, nst_stage *st, int height, int width, int style_piece,
                                     nst_error *err);
 void nst_driver_free_objective(nst_stage *st);
+/* The stage's masks (when the run has any) at stage size, NULL where a
+ * style has none; nst_driver_free_masks drops them. */
+nst_status nst_driver_new_masks(const nst_run *run, nst_stage *st, nst_error *err);
+void nst_driver_free_masks(nst_stage *st);
+/* Gives the objective the window of the stage's masks at (x0, y0) (the
+ * objective's size); nothing without masks. */
+nst_status nst_driver_set_masks(const nst_run *run, nst_stage *st, int x0, int y0, nst_error *err);
 
 /* One optimiser on n floats, the kind the params choose, minimising the
  * stage's objective and reporting to the run. */

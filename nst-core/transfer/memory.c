@@ -6,7 +6,10 @@
  * bytes and layer shapes from nst_net_plan_shapes; the objective adds the padded
  * picture, the network input and the input gradient, the content targets and
  * the style Grams; L-BFGS keeps (2 history + 4) vectors plus one byte per
- * element, Adam 3 vectors. */
+ * element, Adam 3 vectors.  Styles with regions (masks) add a Gram target per
+ * style, the masks at every style layer, the masked activation of the widest
+ * style layer and a padded mask window in each objective, one plane per mask
+ * at each stage's size, and the transfer's own copies of the masks. */
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -86,8 +89,9 @@ static double weight_bytes(const nst_model *model)
 }
 
 /* An objective at h x w: its net on the bordered picture, three planar
- * copies of that picture, the targets and the Gram scratch. */
-static double objective_bytes(const nst_model *model, const nst_params *p, int h, int w)
+ * copies of that picture, the targets and the Gram scratch; with `n_regions`
+ * styles compared in their own regions (0 = blended), their targets and masks. */
+static double objective_bytes(const nst_model *model, const nst_params *p, int h, int w, int n_regions)
 {
     int border = nst_objective_border(NST_DRIVER_BORDER, h, w);
     int ph = h + 2 * border, pw = w + 2 * border, last = deepest_node(model, p);
@@ -95,7 +99,7 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
     if (!shapes)
         return INFINITY;
     double bytes = net_bytes(model, p, ph, pw, last, shapes) + 3.0 * 3.0 * ph * pw * FLOAT_BYTES;
-    int max_c = 0;
+    int max_c = 0, style_shapes[NST_MAX_LAYERS][3], n_style = 0;
     for (int i = 0; i < p->n_content_layers + p->n_style_layers; i++) {
         int content = i < p->n_content_layers;
         int node = nst_model_find_layer(model, content ? p->content_layers[i]
@@ -103,11 +107,16 @@ static double objective_bytes(const nst_model *model, const nst_params *p, int h
         if (node < 0)
             continue;
         double c = shapes[node][0], hw = (double)shapes[node][1] * shapes[node][2];
-        bytes += (content ? c * hw : c * c) * FLOAT_BYTES;
+        bytes += (content ? c * hw : c * c * (n_regions > 1 ? n_regions : 1)) * FLOAT_BYTES;
         if (!content && c > max_c)
             max_c = (int)c;
+        if (!content)
+            memcpy(style_shapes[n_style++], shapes[node], sizeof style_shapes[0]);
     }
     free(shapes);
+    if (n_regions)
+        bytes += (double)nst_objective_mask_floats(n_regions, n_style, (const int(*)[3])style_shapes, ph, pw) *
+                 FLOAT_BYTES;
     return bytes + (double)nst_objective_gram_floats(max_c) * FLOAT_BYTES;
 }
 
@@ -148,23 +157,30 @@ static double style_target_bytes(const nst_transfer *t, int stage_w, int stage_h
     return pieces + 2.0 * largest + net + picture_bytes(max_w, max_h);
 }
 
+/* Styles compared in regions of their own: all of them once one has a mask. */
+static int regions(const nst_transfer *t)
+{
+    return t->n_masks ? t->n_styles : 0;
+}
+
 /* What lives through the whole run: weights, the transfer's own copies. */
 static double persistent_bytes(const nst_transfer *t)
 {
     double bytes = weight_bytes(t->model) + picture_bytes(t->content->width, t->content->height);
     for (int i = 0; i < t->n_styles; i++)
-        bytes += picture_bytes(t->styles[i]->width, t->styles[i]->height);
+        bytes += picture_bytes(t->styles[i]->width, t->styles[i]->height) +
+                 (double)t->mask_width[i] * t->mask_height[i] * FLOAT_BYTES;
     return bytes;
 }
 
 /* Pictures of a stage (content, grey content in luminance mode, preview
- * frame, x), and the start from the previous stage (its x and colours, its
+ * frame, x, one plane per mask), and the start from the previous stage (its x and colours, its
  * stylisation, one resampled picture), which is over before the objective
  * exists. */
 static double stage_picture_bytes(const nst_transfer *t, const nst_plan *plan, int s, double *start_bytes)
 {
     int w = plan->stage_width[s], h = plan->stage_height[s];
-    double copies = t->params.preserve_colors == NST_COLORS_LUMINANCE ? 4.0 : 3.0;
+    double copies = (t->params.preserve_colors == NST_COLORS_LUMINANCE ? 4.0 : 3.0) + t->n_masks / 3.0;
     *start_bytes = s > 0 ? 4.0 * picture_bytes(plan->stage_width[s - 1], plan->stage_height[s - 1]) +
                                picture_bytes(w, h)
                          : picture_bytes(w, h);
@@ -186,7 +202,7 @@ static double whole_stage_bytes(const nst_transfer *t, const nst_plan *plan, int
 {
     int w = plan->stage_width[s], h = plan->stage_height[s];
     double start, pictures = stage_picture_bytes(t, plan, s, &start);
-    double run = objective_bytes(t->model, &t->params, h, w) +
+    double run = objective_bytes(t->model, &t->params, h, w, regions(t)) +
                  optimizer_bytes(&t->params, 3.0 * w * h, t->params.lbfgs_history) +
                  style_target_bytes(t, w, h, w > h ? w : h);
     return pictures + (run > start ? run : start) + carried_bytes(t, plan, s);
@@ -198,7 +214,7 @@ static double tiled_stage_bytes(const nst_transfer *t, const nst_plan *plan, int
     int ww = window < w ? window : w, wh = window < h ? window : h;
     int history = nst_tiles_lbfgs_history(&t->params);
     double start, pictures = stage_picture_bytes(t, plan, s, &start);
-    double run = objective_bytes(t->model, &t->params, wh, ww) + optimizer_bytes(&t->params, 3.0 * ww * wh, history) +
+    double run = objective_bytes(t->model, &t->params, wh, ww, regions(t)) + optimizer_bytes(&t->params, 3.0 * ww * wh, history) +
                  2.0 * picture_bytes(ww, wh) + style_target_bytes(t, w, h, window);
     return pictures + (run > start ? run : start);
 }

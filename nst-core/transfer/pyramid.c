@@ -256,10 +256,11 @@ static nst_stage stage_from_plan(const nst_plan *plan, int index, int iter_base)
     return st;
 }
 
-/* The content (and the grey version the net sees in luminance mode) and the
- * preview frame at the stage's size. */
-static nst_status stage_pictures_new(const nst_transfer *t, nst_stage *st, nst_error *err)
+/* The content (and the grey version the net sees in luminance mode), the
+ * preview frame and the styles' masks at the stage's size. */
+static nst_status stage_pictures_new(const nst_run *run, nst_stage *st, nst_error *err)
 {
+    const nst_transfer *t = run->transfer;
     st->content = nst_image_resize(t->content, st->width, st->height, err);
     if (!st->content)
         return NST_ERR_NOMEM;
@@ -271,7 +272,9 @@ static nst_status stage_pictures_new(const nst_transfer *t, nst_stage *st, nst_e
         nst_color_to_luminance(st->colors);
     }
     st->frame = nst_image_new(st->width, st->height, err);
-    return st->frame ? NST_OK : NST_ERR_NOMEM;
+    if (!st->frame)
+        return NST_ERR_NOMEM;
+    return nst_driver_new_masks(run, st, err);
 }
 
 /* Frees the stage's pictures; with keep_colors, its colours are handed
@@ -284,6 +287,7 @@ static void stage_pictures_free(nst_stage *st, nst_image **keep_colors)
     if (st->content != kept)
         nst_image_free(st->content);
     nst_image_free(st->frame);
+    nst_driver_free_masks(st);
     st->content = NULL;
     st->colors = NULL;
     st->frame = NULL;
@@ -360,7 +364,7 @@ nst_status nst_pyramid_run(nst_run *run, nst_image **result, nst_error *err)
     *result = NULL;
     for (int index = 0; index < plan->stages && s == NST_OK; index++) {
         st = stage_from_plan(plan, index, iter_base);
-        s = stage_pictures_new(t, &st, err);
+        s = stage_pictures_new(run, &st, err);
         x = s == NST_OK ? nst_alloc((size_t)3 * st.width * st.height * sizeof(float), "the picture", err) : NULL;
         if (s == NST_OK && !x)
             s = NST_ERR_NOMEM;

@@ -135,6 +135,8 @@ static nst_status visit_tile(nst_run *run, nst_stage *st, float *picture, const 
 {
     copy_image_window(st->colors, tl, w->ww, w->wh, w->content);
     nst_status s = nst_objective_set_content(st->objective, w->content, err);
+    if (s == NST_OK)
+        s = nst_driver_set_masks(run, st, tl->x0, tl->y0, err);
     if (s != NST_OK)
         return s;
     copy_window(picture, st->width, st->height, tl, w->ww, w->wh, w->x);

@@ -48,8 +48,10 @@ void nst_transfer_free(nst_transfer *t)
     if (!t)
         return;
     nst_image_free(t->content);
-    for (int i = 0; i < t->n_styles; i++)
+    for (int i = 0; i < t->n_styles; i++) {
         nst_image_free(t->styles[i]);
+        free(t->masks[i]);
+    }
     pthread_mutex_destroy(&t->steer.lock);
     free(t);
 }
@@ -75,15 +77,41 @@ nst_status nst_transfer_set_content(nst_transfer *t, const nst_image *content, n
 
 nst_status nst_transfer_add_style(nst_transfer *t, const nst_image *style, double blend_weight, nst_error *err)
 {
-    if (check_picture(style, "style", err) != NST_OK)
+    return nst_transfer_add_style_masked(t, style, blend_weight, NULL, err);
+}
+
+/* The mask's grey (luminance, clamped to [0,1]) as a plane. */
+static float *mask_plane(const nst_image *mask, nst_error *err)
+{
+    size_t n = (size_t)mask->width * mask->height;
+    float *plane = nst_alloc(n * sizeof(float), "a style mask", err);
+    for (size_t i = 0; plane && i < n; i++) {
+        const float *p = mask->rgb + 3 * i;
+        float grey = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+        plane[i] = grey > 0.0f ? (grey < 1.0f ? grey : 1.0f) : 0.0f;
+    }
+    return plane;
+}
+
+nst_status nst_transfer_add_style_masked(nst_transfer *t, const nst_image *style, double blend_weight,
+                                         const nst_image *mask, nst_error *err)
+{
+    if (check_picture(style, "style", err) != NST_OK || (mask && check_picture(mask, "mask", err) != NST_OK))
         return err ? err->code : NST_ERR_INVALID;
     if (t->n_styles == NST_MAX_STYLES)
         return nst_error_set(err, NST_ERR_INVALID, "at most %d style pictures", NST_MAX_STYLES);
     if (!(isfinite(blend_weight) && blend_weight >= 0))
         return nst_error_set(err, NST_ERR_INVALID, "style blend weight must be a non-negative number");
     nst_image *copy = nst_image_copy(style, err);
-    if (!copy)
+    float *plane = copy && mask ? mask_plane(mask, err) : NULL;
+    if (!copy || (mask && !plane)) {
+        nst_image_free(copy);
         return NST_ERR_NOMEM;
+    }
+    t->masks[t->n_styles] = plane;
+    t->mask_width[t->n_styles] = mask ? mask->width : 0;
+    t->mask_height[t->n_styles] = mask ? mask->height : 0;
+    t->n_masks += mask != NULL;
     t->styles[t->n_styles] = copy;
     t->blend[t->n_styles++] = blend_weight;
     return NST_OK;

@@ -23,6 +23,10 @@ struct nst_transfer {
     nst_image *styles[NST_MAX_STYLES];
     double blend[NST_MAX_STYLES];
     int n_styles;
+    /* Each style's region: a grey plane of its own size, NULL = everywhere. */
+    float *masks[NST_MAX_STYLES];
+    int mask_width[NST_MAX_STYLES], mask_height[NST_MAX_STYLES];
+    int n_masks; /* styles that have one: > 0 makes the run guided */
 
     nst_progress_fn progress_fn;
     void *progress_data;

@@ -228,6 +228,34 @@ static void test_output_checked_first(void)
     CHECK(strcmp(read_file(readonly_png), "keep me") == 0, "the read-only output was changed");
 }
 
+static int model_available(void);
+
+/* --style-masks: more masks than styles is a usage error before anything
+ * is loaded; a mask that cannot be read is named; with the model, a run with
+ * a mask (the content picture itself, another size than the result) and a
+ * "none" entry writes its picture. */
+static void test_style_masks(void)
+{
+    EXPECT_USAGE("--style-masks count", "--style-masks: 2 masks for 1 style picture", "--style-masks",
+                 "a.png,b.png");
+    expect_failure("--style-masks missing file",
+                   (const char *const[]){"--style-masks", "/nonexistent/mask.png", "--size", "32", NULL}, 1,
+                   "nst: --style-masks: /nonexistent/mask.png", NULL);
+    if (!model_available())
+        return;
+    char styles[1300];
+    snprintf(styles, sizeof styles, "%s,%s", style_jpg, style_jpg);
+    char masks[700];
+    snprintf(masks, sizeof masks, "%s,none", content_png);
+    const char *args[] = {"--content", content_png, "--style", styles, "--style-masks", masks, "--output",
+                          output_png, "--size", "32", "--iterations", "2", "--log", log_path, "--quiet", NULL};
+    remove(output_png);
+    int status = run_nst(args, NULL);
+    CHECK(status == 0 && file_exists(output_png), "--style-masks %s: exit %d: %s", masks, status,
+          read_file(stderr_path));
+    CHECK(strstr(read_file(log_path), "\"style\":"), "--style-masks: no style term in the log");
+}
+
 static void test_help_and_version(void)
 {
     const char *help[] = {"--help", NULL};
@@ -439,6 +467,7 @@ int main(int argc, char **argv)
     test_argument_errors();
     test_runtime_errors();
     test_output_checked_first();
+    test_style_masks();
     test_help_and_version();
     if (model_available()) {
         test_zero_iterations();

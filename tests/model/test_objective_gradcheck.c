@@ -12,6 +12,12 @@
  * least a fifth of the largest are tested, where the float32 rounding of the
  * objective (the numerator) is small against the change that h makes.
  *
+ * The guided style term (regions, objective.h) passes the same check: two
+ * styles with feathered, overlapping masks, the reflected border the driver
+ * uses, the style term alone and all terms; and it is the unguided term
+ * when it should be: one style whose mask is 1 everywhere gives the same
+ * loss and gradient as no mask, an all-zero mask gives no style term.
+ *
  * Last, the objective at 96x128 (large enough for the Gram matrices to be
  * summed in parts) gives the same bytes on one worker thread as on all. */
 #include <math.h>
@@ -172,6 +178,112 @@ static void check_padding(const nst_model *model, nst_padding padding, const flo
     g->obj = NULL;
 }
 
+#define STYLE2_H 44
+#define STYLE2_W 40
+#define GUIDED_BORDER 8
+
+/* Left (feathered over 12 px around x = 28) and right (around x = 20), so
+ * the middle is in both regions and each mask has every value in [0,1]. */
+static void fill_masks(float *left, float *right)
+{
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float l = (28.0f - x) / 12.0f + 0.5f, r = (x - 20.0f) / 12.0f + 0.5f;
+            left[y * W + x] = fminf(fmaxf(l, 0.0f), 1.0f);
+            right[y * W + x] = fminf(fmaxf(r, 0.0f), 1.0f) * (y < H - 6 ? 1.0f : 0.5f);
+        }
+}
+
+/* An objective with the driver's reflected border and the given styles
+ * grouped (groups NULL: blended) and masks. */
+static nst_objective *guided_objective(const nst_model *model, const float *content, int n, const float *const *styles,
+                                       const int *heights, const int *widths, const int *groups, int n_masks,
+                                       const float *const *masks)
+{
+    nst_params params;
+    make_params(&params, NST_MODEL_SQUEEZENET11, "fire3", "conv1,fire2,fire3,fire4,fire5", 1, 1e5, 0.1);
+    nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT, .border = GUIDED_BORDER};
+    nst_objective *obj = make_objective(model, H, W, &params, &options, content, styles[0], heights[0], widths[0]);
+    static const double blend[2] = {1.4, 0.6};
+    nst_error err = {0};
+    nst_status st = obj ? nst_objective_set_styles_grouped(obj, n, styles, heights, widths, blend, groups, &err)
+                        : NST_ERR_INVALID;
+    if (st == NST_OK && n_masks)
+        st = nst_objective_set_masks(obj, n_masks, masks, W, 0, 0, &err);
+    CHECK(!obj || st == NST_OK, "guided objective: %s", err.message);
+    if (st != NST_OK) {
+        nst_objective_free(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+static nst_losses eval_style(nst_objective *obj, const float *x, float *grad)
+{
+    nst_losses l = {0};
+    nst_error err = {0};
+    nst_objective_set_weights(obj, 0, 1, 0);
+    CHECK(nst_objective_eval(obj, x, grad, &l, &err) == NST_OK, "eval: %s", err.message);
+    return l;
+}
+
+/* One style with a mask of ones is the unguided term; a mask of zeros is none. */
+static void check_guided_limits(const nst_model *model, const float *content, const float *style, const float *x)
+{
+    const float *styles[1] = {style};
+    const int heights[1] = {STYLE_H}, widths[1] = {STYLE_W}, group[1] = {0};
+    float *ones = malloc((size_t)H * W * sizeof *ones), *zeros = calloc((size_t)H * W, sizeof *zeros);
+    float *g_plain = malloc(COUNT * sizeof(float)), *g_guided = malloc(COUNT * sizeof(float));
+    for (int i = 0; ones && i < H * W; i++)
+        ones[i] = 1.0f;
+    const float *mask_ones[1] = {ones}, *mask_zeros[1] = {zeros};
+    nst_objective *plain = guided_objective(model, content, 1, styles, heights, widths, NULL, 0, NULL);
+    nst_objective *guided = guided_objective(model, content, 1, styles, heights, widths, group, 1, mask_ones);
+    if (plain && guided && g_plain && g_guided && zeros) {
+        nst_losses lp = eval_style(plain, x, g_plain), lg = eval_style(guided, x, g_guided);
+        double rel = fabs(lg.style - lp.style) / lp.style;
+        float worst = 0, scale = max_abs(g_plain, COUNT);
+        for (size_t i = 0; i < COUNT; i++)
+            worst = fmaxf(worst, fabsf(g_guided[i] - g_plain[i]));
+        printf("  mask of ones vs no mask: style %.9g vs %.9g (rel %.1e), gradient max diff %.1e of %.3g\n",
+               lg.style, lp.style, rel, worst, scale);
+        CHECK(rel <= 1e-5 && worst <= 1e-4 * scale, "a mask of ones differs from no mask: rel %.2e, grad %.2e", rel,
+              worst / scale);
+        nst_error err = {0};
+        CHECK(nst_objective_set_masks(guided, 1, mask_zeros, W, 0, 0, &err) == NST_OK, "%s", err.message);
+        lg = eval_style(guided, x, g_guided);
+        CHECK(lg.style == 0.0 && max_abs(g_guided, COUNT) == 0.0f, "a mask of zeros: style %g, gradient %g",
+              lg.style, max_abs(g_guided, COUNT));
+    }
+    nst_objective_free(plain);
+    nst_objective_free(guided);
+    free(ones), free(zeros), free(g_plain), free(g_guided);
+}
+
+static void check_guided(const nst_model *model, const float *content, const float *style, gradcheck *g)
+{
+    float *style2 = malloc((size_t)3 * STYLE2_H * STYLE2_W * sizeof *style2);
+    float *left = malloc((size_t)H * W * sizeof *left), *right = malloc((size_t)H * W * sizeof *right);
+    if (style2 && left && right) {
+        test_fill_uniform(style2, (size_t)3 * STYLE2_H * STYLE2_W, 4, 0, 1);
+        fill_masks(left, right);
+        const float *styles[2] = {style, style2}, *masks[2] = {left, right};
+        const int heights[2] = {STYLE_H, STYLE2_H}, widths[2] = {STYLE_W, STYLE2_W}, groups[2] = {0, 1};
+        g->obj = guided_objective(model, content, 2, styles, heights, widths, groups, 2, masks);
+    }
+    if (g->obj) {
+        double weights[3];
+        nst_objective_set_weights(g->obj, 0, 1, 0);
+        check_gradient(g, "guided: style only", 41);
+        balance_weights(g, weights);
+        check_gradient(g, "guided: all terms", 43);
+        check_guided_limits(model, content, style, g->x);
+    }
+    nst_objective_free(g->obj);
+    g->obj = NULL;
+    free(style2), free(left), free(right);
+}
+
 static void check_same_on_any_workers(const nst_model *model)
 {
     enum { BH = 96, BW = 128 };
@@ -219,6 +331,7 @@ int main(void)
         check_padding(model, NST_PAD_ZERO, content, style, &g);
         check_padding(model, NST_PAD_REFLECT, content, style, &g);
         check_padding(model, NST_PAD_REPLICATE, content, style, &g);
+        check_guided(model, content, style, &g);
         check_same_on_any_workers(model);
     }
     free(content);

@@ -6,7 +6,8 @@
  * program.  It computes them in float64 from the same float32 weights and
  * pictures read here; its layers, weights and sizes are the constants below.
  * SqueezeNet is also checked with reflect and replicate padding against
- * torch's F.pad modes of the same names.
+ * torch's F.pad modes of the same names, and with the guided style term
+ * (regions: two styles, each in its feathered mask, blend weights 1.4/0.6).
  *
  * Tolerances: float32 torch misses the float64 references by about 1e-6
  * (features, losses) and 3e-6 (gradients); the fixture script writes these
@@ -36,13 +37,16 @@
 #define VGG_ALPHA 1.0
 #define VGG_BETA 1e3
 #define VGG_TAU 0.1
-static const double vgg_blend[2] = {1.4, 0.6}; /* the engine normalises them to 0.7, 0.3 */
+/* The engine normalises them to 0.7, 0.3 (blended) or 1.4, 0.6 (regions: to mean 1). */
+static const double vgg_blend[2] = {1.4, 0.6};
 static const char *const vgg_feature_layers[] = {"conv1_1", "relu1_1", "relu2_1", "relu3_1",
                                                  "relu4_1", "relu4_2", "relu5_1"};
 #define SQ_H 96
 #define SQ_W 128
 #define SQ_STYLE_H 80
 #define SQ_STYLE_W 112
+#define SQ_STYLE2_H 64
+#define SQ_STYLE2_W 72
 #define SQ_CONTENT "fire3"
 #define SQ_STYLE "conv1,fire2,fire3,fire4,fire5"
 #define SQ_ALPHA 1.0
@@ -202,6 +206,37 @@ static void check_vgg(nst_model_kind kind, const pictures *p)
     nst_model_free(model);
 }
 
+/* The guided objective: sq_style in sq_mask1's region, sq_style2 in sq_mask2's. */
+static void check_guided(const nst_model *model, const nst_array *x, const nst_array *content,
+                         const nst_array *style)
+{
+    nst_array style2 = load_reference(fixtures, "sq_style2.npy", (size_t)3 * SQ_STYLE2_H * SQ_STYLE2_W);
+    nst_array mask1 = load_reference(fixtures, "sq_mask1.npy", (size_t)SQ_H * SQ_W);
+    nst_array mask2 = load_reference(fixtures, "sq_mask2.npy", (size_t)SQ_H * SQ_W);
+    nst_params params;
+    make_params(&params, NST_MODEL_SQUEEZENET11, SQ_CONTENT, SQ_STYLE, SQ_ALPHA, SQ_BETA, SQ_TAU);
+    nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_ZERO};
+    nst_objective *obj = style2.data && mask1.data && mask2.data
+                             ? make_objective(model, SQ_H, SQ_W, &params, &options, content->data, style->data,
+                                              SQ_STYLE_H, SQ_STYLE_W)
+                             : NULL;
+    if (obj) {
+        const float *styles[2] = {style->data, style2.data}, *masks[2] = {mask1.data, mask2.data};
+        const int heights[2] = {SQ_STYLE_H, SQ_STYLE2_H}, widths[2] = {SQ_STYLE_W, SQ_STYLE2_W}, groups[2] = {0, 1};
+        nst_error err = {0};
+        nst_status st = nst_objective_set_styles_grouped(obj, 2, styles, heights, widths, vgg_blend, groups, &err);
+        if (st == NST_OK)
+            st = nst_objective_set_masks(obj, 2, masks, SQ_W, 0, 0, &err);
+        CHECK(st == NST_OK, "squeezenet_guided: %s", err.message);
+        if (st == NST_OK)
+            check_objective(obj, x->data, x->count, "squeezenet_guided", SQ_ALPHA, SQ_BETA, SQ_TAU);
+    }
+    nst_objective_free(obj);
+    nst_array_clear(&style2);
+    nst_array_clear(&mask1);
+    nst_array_clear(&mask2);
+}
+
 static void check_squeezenet(void)
 {
     printf("squeezenet1.1 (shared weights)\n");
@@ -232,6 +267,8 @@ static void check_squeezenet(void)
             check_evaluation(obj, x.data, x.count, paddings[i].prefix, "grad", 1);
         nst_objective_free(obj);
     }
+    if (model && x.data && content.data && style.data)
+        check_guided(model, &x, &content, &style);
     nst_array_clear(&x);
     nst_array_clear(&content);
     nst_array_clear(&style);

@@ -309,6 +309,18 @@ nst_status nst_transfer_set_content(nst_transfer *transfer, const nst_image *con
 /* A style picture (copied) and its blend weight; blend weights are normalised. */
 nst_status nst_transfer_add_style(nst_transfer *transfer, const nst_image *style, double blend_weight,
                                   nst_error *err);
+/* A style for one region of the picture (Gatys et al. 2017, guided Gram
+ * matrices): `mask` (any size, stretched to the working size and resampled
+ * for every stage, tile and style layer) is read as grey, its luminance
+ * 0.299 R + 0.587 G + 0.114 B clamped to [0,1]: 1 = this style, 0 = not, in
+ * between a soft transition; NULL = everywhere.  As soon as one style has a
+ * mask, each style is compared with the picture in its own region instead
+ * of the styles blending into one target (blend weights then weigh the
+ * regions' terms, normalised to mean 1), and pixels no mask covers get no
+ * style term: they keep the content's look.  The formula is in
+ * nst-core/loss/objective.h. */
+nst_status nst_transfer_add_style_masked(nst_transfer *transfer, const nst_image *style, double blend_weight,
+                                         const nst_image *mask, nst_error *err);
 
 void nst_transfer_set_progress_callback(nst_transfer *transfer, nst_progress_fn fn, void *user_data);
 /* Preview every `every` iterations (and at the end). */
