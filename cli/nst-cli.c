@@ -522,13 +522,24 @@ static void join_layers(char names[][NST_LAYER_NAME_MAX], int n, char *out, size
     }
 }
 
+static void join_weights(const double *weights, int n, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "%s%.3g", i ? "," : "", weights[i]);
+    }
+}
+
 static void print_help(nst_model_kind model)
 {
     nst_params p;
     nst_params_init(&p, model);
     char content_layers[NST_MAX_LAYERS * NST_LAYER_NAME_MAX], style_layers[NST_MAX_LAYERS * NST_LAYER_NAME_MAX];
+    char style_weights[NST_MAX_LAYERS * 16];
     join_layers(p.content_layers, p.n_content_layers, content_layers, sizeof content_layers);
     join_layers(p.style_layers, p.n_style_layers, style_layers, sizeof style_layers);
+    join_weights(p.style_layer_weights, p.n_style_layers, style_weights, sizeof style_weights);
     printf("Usage: nst --content PICTURE --style PICTURE[,PICTURE...] --output FILE [options]\n"
            "Neural style transfer (Gatys et al.): repaints the content picture in the style of\n"
            "the style pictures by optimising the picture itself.  Defaults shown for --model %s.\n"
@@ -554,12 +565,14 @@ static void print_help(nst_model_kind model)
            "  --model-path PATH        weights file or folder (else $NST_MODEL_PATH, then the installed ones)\n"
            "  --content-layers L,L...  (%s)\n"
            "  --style-layers L,L...    (%s)\n"
-           "  --style-layer-weights W,W...  one per style layer (equal)\n"
+           "  --style-layer-weights W,W...  one per style layer, normalised (%s;\n"
+           "                           equal when --style-layers is given)\n"
            "\n"
            "Strength:\n"
            "  --strength N             0-100: how strongly the style shows (50 = the default weights);\n"
-           "                           style weight = default x 10^((N - 50) / 25); a raw\n"
-           "                           --content-weight, --style-weight or --tv-weight given too wins\n"
+           "                           style weight = default x 10^d, d from -7 at 0 through -5 at 25,\n"
+           "                           0 at 50 to +2 at 100 (README, Strength); a raw --content-weight,\n"
+           "                           --style-weight or --tv-weight given too wins\n"
            "\n"
            "Optimisation:\n"
            "  --iterations N           optimiser iterations; 0 = evaluate the start picture once (%d)\n"
@@ -583,7 +596,7 @@ static void print_help(nst_model_kind model)
            "\n"
            "Exit status: 0 done, 1 error, 2 bad arguments, 130 interrupted.\n",
            nst_model_kind_name(model), p.size, p.style_scale, nst_colors_name(p.preserve_colors), content_layers,
-           style_layers, p.iterations, nst_optimizer_name(p.optimizer), p.learning_rate, p.content_weight,
+           style_layers, style_weights, p.iterations, nst_optimizer_name(p.optimizer), p.learning_rate, p.content_weight,
            p.style_weight, p.tv_weight, nst_init_name(p.init), (unsigned long long)p.seed, p.threads);
 }
 
