@@ -6,7 +6,10 @@
 For each photo (default: skimage's astronaut, chelsea and coffee) and each
 painting in --styles (default ../shared/styles/*.jpg) it runs the project's
 `nst` at --size (default 320 px) with the engine's defaults plus --nst-args,
-plus the painting's entry in --overrides, and reports per pair:
+plus the painting's entry in --overrides, and reports per pair.  A --styles
+folder with a gallery.json (data/styles) is the gallery: each painting is
+passed by name (`nst --style great_wave`), so the engine applies the entry's
+recommended style scale and strength exactly as it does for a user.
 
   structure  Pearson correlation of the luminance-gradient magnitude of the
              result with the photo's; luminance Y = .299R+.587G+.114B, both
@@ -182,9 +185,12 @@ def engine_args(base, override, default_sw):
     return args
 
 
-def stylise(nst, photo, painting, size, args, out, fresh):
-    cmd = [nst, "--content", photo, "--style", painting, "--size", str(size)] + args
-    key = hashlib.sha1(json.dumps([os.path.abspath(nst), os.path.getmtime(nst)] + cmd[1:]).encode()).hexdigest()[:10]
+def stylise(nst, photo, painting, size, args, out, fresh, entry=None, styles=None):
+    """One run; a gallery `entry` is passed by name, so the engine applies its
+    recommended settings as `nst --style NAME` does for a user."""
+    style = entry["name"] if entry else painting
+    cmd = [nst, "--content", photo, "--style", style, "--size", str(size)] + args
+    key = hashlib.sha1(json.dumps([os.path.abspath(nst), os.path.getmtime(nst), entry] + cmd[1:]).encode()).hexdigest()[:10]
     tag = f"{os.path.splitext(os.path.basename(photo))[0]}-{os.path.splitext(os.path.basename(painting))[0]}-{key}"
     png, log = os.path.join(out, "runs", tag + ".png"), os.path.join(out, "runs", tag + ".jsonl")
     seconds = None
@@ -192,6 +198,8 @@ def stylise(nst, photo, painting, size, args, out, fresh):
         os.makedirs(os.path.dirname(png), exist_ok=True)
         env = dict(os.environ)
         env.setdefault("NST_MODEL_PATH", DEFAULT_MODELS)
+        if entry:
+            env["NST_STYLE_PATH"] = os.path.abspath(styles)
         t0 = time.time()
         subprocess.run(cmd + ["--output", png, "--log", log, "--quiet"], env=env, check=True)
         seconds = time.time() - t0
@@ -284,6 +292,12 @@ def main():
     photos = [resolve_photo(p) for p in args.photos.split(",") if p]
     paintings = sorted((os.path.splitext(f)[0], os.path.join(args.styles, f))
                        for f in os.listdir(args.styles) if f.lower().endswith((".jpg", ".jpeg", ".png")))
+    gallery = {}  # a folder with a gallery.json is run by name, with each entry's own settings
+    index = os.path.join(args.styles, "gallery.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            gallery = {e["name"]: e for e in json.load(f)["styles"]}
+        paintings = [(name, os.path.join(args.styles, e["file"])) for name, e in sorted(gallery.items())]
     if args.paintings:
         keep = args.paintings.split(",")
         paintings = [p for p in paintings if p[0] in keep]
@@ -307,11 +321,13 @@ def main():
     results, failed = {}, 0
     for pname, ppath in paintings:
         pargs = engine_args(base, overrides.get(pname), default_sw)
-        scale = float(last_value(pargs, "--style-scale") or 1.0)
+        entry = gallery.get(pname)
+        scale = float(last_value(pargs, "--style-scale") or (entry or {}).get("style_scale", 1.0))
         size = args.size
         painting_w = fit(load_rgb(ppath), max(1, int(round(size * scale))))
         for name, photo_path in photos:
-            png, rows, seconds, cmd = stylise(nst, photo_path, ppath, size, pargs, args.out, args.fresh)
+            png, rows, seconds, cmd = stylise(nst, photo_path, ppath, size, pargs, args.out, args.fresh, entry,
+                                              args.styles)
             photo = load_rgb(photo_path)
             result = load_rgb(png)
             photo_w = fit(photo, size)

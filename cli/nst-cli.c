@@ -417,7 +417,8 @@ static void apply_strength(const cli *cli, nst_params *p)
 }
 
 /* A --style that names no file is a gallery entry: its picture is used, and
- * without --style-scale the first entry's recommended style scale. */
+ * the first entry's recommended style scale and strength, unless
+ * --style-scale or a raw --style-weight says otherwise. */
 static int resolve_styles(cli *cli, nst_params *p)
 {
     nst_gallery *gallery = NULL;
@@ -450,6 +451,8 @@ static int resolve_styles(cli *cli, nst_params *p)
     }
     if (rc == 0 && first_entry && !cli->style_scale_given)
         p->style_scale = nst_style_entry_scale(first_entry, p->style_scale);
+    if (rc == 0 && first_entry && !cli->style_weight_given)
+        p->style_weight = nst_style_entry_style_weight(first_entry, p->style_weight);
     nst_gallery_free(gallery);
     return rc;
 }

@@ -404,8 +404,8 @@ static void check_blend(PluginSettings *settings)
 }
 
 /* Strength gives the weights; a raw weight set to other than its default
- * (the PDB's) wins for that weight. */
-static void read_weights(GimpProcedureConfig *config, nst_model_kind kind, nst_params *p)
+ * (the PDB's) wins for that weight.  TRUE when the style weight is raw. */
+static gboolean read_weights(GimpProcedureConfig *config, nst_model_kind kind, nst_params *p)
 {
     double strength, content_weight, style_weight, tv_weight;
     g_object_get(config, "strength", &strength, "content-weight", &content_weight, "style-weight", &style_weight,
@@ -413,13 +413,14 @@ static void read_weights(GimpProcedureConfig *config, nst_model_kind kind, nst_p
     nst_params pdb;
     nst_params_init(&pdb, NST_MODEL_SQUEEZENET11);
     if (nst_strength_weights(kind, strength, &p->content_weight, &p->style_weight, &p->tv_weight, NULL) != NST_OK)
-        return; /* GIMP keeps the argument within its range */
+        return FALSE; /* GIMP keeps the argument within its range */
     if (content_weight != pdb.content_weight)
         p->content_weight = content_weight;
     if (style_weight != pdb.style_weight)
         p->style_weight = style_weight;
     if (tv_weight != pdb.tv_weight)
         p->tv_weight = tv_weight;
+    return style_weight != pdb.style_weight;
 }
 
 void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, gboolean from_dialog)
@@ -439,7 +440,7 @@ void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config,
     p->size = size;
     p->max_memory = (size_t)max_memory_mib << 20;
     p->seed = (uint64_t)seed;
-    read_weights(config, settings->kind, p);
+    gboolean raw_style_weight = read_weights(config, settings->kind, p);
     p->learning_rate = learning_rate;
     p->optimizer = gimp_procedure_config_get_choice_id(config, "optimizer");
     p->init = gimp_procedure_config_get_choice_id(config, "init");
@@ -454,6 +455,8 @@ void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config,
         read_script_styles(&reader, config);
     check_blend(settings);
     p->style_scale = reader.first_entry != NULL ? nst_style_entry_scale(reader.first_entry, style_scale) : style_scale;
+    if (!raw_style_weight)
+        p->style_weight = nst_style_entry_style_weight(reader.first_entry, p->style_weight);
     nst_gallery_free(reader.gallery);
 }
 

@@ -82,6 +82,7 @@ static nst_style_entry *append_entry(nst_gallery *gallery, nst_error *err)
     nst_style_entry *entry = &gallery->entries[gallery->count];
     memset(entry, 0, sizeof *entry);
     entry->style_scale = 1.0;
+    entry->strength = NST_STRENGTH_DEFAULT;
     return entry;
 }
 
@@ -128,7 +129,18 @@ static int read_text(index_reader *reader, char *field, size_t size, const char 
     return 1;
 }
 
-/* One {"name", "file", "title", "painter", "year", "style_scale"} object. */
+/* An entry's recommended setting must lie within the engine's limits. */
+static nst_status check_setting(const index_reader *reader, const nst_style_entry *entry, const char *key,
+                                double value, double min, double max, nst_error *err)
+{
+    if (value >= min && value <= max)
+        return NST_OK;
+    char what[200];
+    snprintf(what, sizeof what, "style '%s': %s %g out of range (%g to %g)", entry->name, key, value, min, max);
+    return index_error(reader, what, err);
+}
+
+/* One {"name", "file", "title", "painter", "year", "style_scale", "strength"} object. */
 static nst_status read_index_entry(index_reader *reader, nst_style_entry *entry, nst_error *err)
 {
     char file[256] = "";
@@ -149,6 +161,8 @@ static nst_status read_index_entry(index_reader *reader, nst_style_entry *entry,
             ok = read_text(reader, entry->year, sizeof entry->year, key, err);
         else if (strcmp(key, "style_scale") == 0)
             ok = nst_json_read_number(&reader->json, &entry->style_scale) || (index_error(reader, NULL, err), 0);
+        else if (strcmp(key, "strength") == 0)
+            ok = nst_json_read_number(&reader->json, &entry->strength) || (index_error(reader, NULL, err), 0);
         else
             ok = nst_json_skip(&reader->json) || (index_error(reader, NULL, err), 0);
         free(key);
@@ -160,12 +174,12 @@ static nst_status read_index_entry(index_reader *reader, nst_style_entry *entry,
     if (!entry->name[0] || !file[0] || strchr(file, '/'))
         return index_error(reader, "every style needs a \"name\" and a \"file\" (a file name in the same folder)",
                            err);
-    if (!(entry->style_scale >= NST_STYLE_SCALE_MIN && entry->style_scale <= NST_STYLE_SCALE_MAX)) {
-        char what[160];
-        snprintf(what, sizeof what, "style '%s': style_scale %g out of range (%g to %g)", entry->name,
-                 entry->style_scale, NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX);
-        return index_error(reader, what, err);
-    }
+    nst_status status =
+        check_setting(reader, entry, "style_scale", entry->style_scale, NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX, err);
+    if (status == NST_OK)
+        status = check_setting(reader, entry, "strength", entry->strength, NST_STRENGTH_MIN, NST_STRENGTH_MAX, err);
+    if (status != NST_OK)
+        return status;
     if (snprintf(entry->path, sizeof entry->path, "%s/%s", reader->folder, file) >= (int)sizeof entry->path ||
         !nst_is_file(entry->path)) {
         char what[400];

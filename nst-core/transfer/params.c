@@ -41,6 +41,11 @@ void nst_params_init(nst_params *p, nst_model_kind kind)
      * README's "The command line" lists these defaults per model). */
     static const char *const squeeze_style[] = {"conv1", "fire2", "fire3", "fire4", "fire5"};
     static const char *const squeeze_content[] = {"fire3"};
+    /* Early layers weigh far more (4x per layer, as crowsonkb's 256:64:16:4:1):
+     * with equal weights fire5's term dominates, and paintings whose look is
+     * their palette and brushwork (Udnie, the Matisse) barely showed
+     * (bench/gallery_quality.py; README, "Every painting reads as itself"). */
+    static const double squeeze_style_weights[] = {256, 64, 16, 4, 1};
     /* VGG: Gatys et al.'s layers.  alpha/beta follows their ratio 1e-3 with
      * their unnormalised content term converted to our 1/(4 nH nW nC)
      * normalisation at ~512 px; untuned on real weights (none are here). */
@@ -65,6 +70,8 @@ void nst_params_init(nst_params *p, nst_model_kind kind)
         p->tv_weight = 0.1;
         set_layers(p->content_layers, p->content_layer_weights, &p->n_content_layers, squeeze_content, 1);
         set_layers(p->style_layers, p->style_layer_weights, &p->n_style_layers, squeeze_style, 5);
+        for (int i = 0; i < 5; i++)
+            p->style_layer_weights[i] = squeeze_style_weights[i] / 341.0; /* normalised: they sum to 341 */
     } else {
         p->style_weight = 1e-2;
         p->tv_weight = 1.0;
@@ -309,4 +316,11 @@ nst_status nst_strength_weights(nst_model_kind kind, double strength, double *co
     if (tv_weight)
         *tv_weight = defaults.tv_weight;
     return NST_OK;
+}
+
+double nst_style_entry_style_weight(const nst_style_entry *entry, double style_weight)
+{
+    if (!entry || entry->strength == NST_STRENGTH_DEFAULT)
+        return style_weight; /* exactly: the default bytes */
+    return style_weight * pow(10.0, nst_strength_decades(entry->strength));
 }

@@ -88,13 +88,17 @@ def main(tmp):
         check(r.returncode == 0 and os.path.exists(path), f"run {name}: exit {r.returncode} {r.stderr.strip()}")
         return (read(path), last_log(log)) if r.returncode == 0 else (b"", {})
 
+    # The Great Wave's entry recommends strength 35 (data/styles/gallery.json):
+    # by name it paints as the file itself does at that strength.
     plain, _ = run("gallery")  # --style great_wave
     by_file, _ = run("by-file", style=os.path.join(STYLES, "great_wave.jpg"))
-    check(plain and plain == by_file, "--style great_wave paints the same as the file itself")
+    by_file35, _ = run("by-file-35", "--strength", "35", style=os.path.join(STYLES, "great_wave.jpg"))
+    check(plain and plain == by_file35 and plain != by_file,
+          "--style great_wave paints as the file itself with the entry's strength 35")
     user_pic, _ = run("user-picture", style="my_own_picture", env={"NST_STYLE_PATH": mine + ":" + STYLES})
     check(bool(user_pic), "a picture of NST_STYLE_PATH is used by name")
 
-    # Strength 50 is today's default, byte for byte.
+    # Strength 50 is the default (for a gallery painting: its recommended one), byte for byte.
     fifty, _ = run("strength50", "--strength", "50")
     check(fifty == plain, "--strength 50 gives the same bytes as no --strength")
 
@@ -107,7 +111,8 @@ def main(tmp):
 
     # A raw weight given with strength wins.
     raw, _ = run("raw-wins", "--strength", "5", "--style-weight", "1e5")
-    check(raw == plain, "--strength 5 --style-weight 1e5 is the default picture (the raw weight wins)")
+    check(raw == by_file, "--strength 5 --style-weight 1e5 is the model's default picture (the raw weight wins "
+          "over strength and over the painting's recommended strength)")
 
     # A gallery entry brings its own style scale unless --style-scale is given.
     udnie, _ = run("udnie", style="udnie")

@@ -1,5 +1,6 @@
 /* The style gallery: the shipped pictures (checksums in SHA256SUMS, each one
- * loads, each has its painter, year and the recommended scale of issue #15),
+ * loads, each has its painter, year and the recommended scale and strength
+ * of issue #15, which move the style scale and weight as documented),
  * the search path (NST_STYLE_PATH first, a user's pictures join, an earlier
  * folder wins), close names for a typo, and malformed indexes refused. */
 #include <stdio.h>
@@ -45,11 +46,11 @@ static void test_shipped(const char *styles)
 {
     static const struct {
         const char *name, *painter;
-        double scale;
+        double scale, strength;
     } expected[] = {
-        {"starry_night", "Vincent van Gogh", 1}, {"great_wave", "Katsushika Hokusai", 1},
-        {"the_scream", "Edvard Munch", 1.5},     {"udnie", "Francis Picabia", 2},
-        {"woman_with_a_hat", "Henri Matisse", 3}, {"shipwreck_of_the_minotaur", "J. M. W. Turner", 1.5},
+        {"starry_night", "Vincent van Gogh", 1, 33},     {"great_wave", "Katsushika Hokusai", 1, 35},
+        {"the_scream", "Edvard Munch", 1.5, 50},         {"udnie", "Francis Picabia", 2, 50},
+        {"woman_with_a_hat", "Henri Matisse", 4, 50},    {"shipwreck_of_the_minotaur", "J. M. W. Turner", 1.5, 50},
     };
     nst_error err = {0};
     nst_gallery *gallery = nst_gallery_open(styles, &err);
@@ -63,8 +64,9 @@ static void test_shipped(const char *styles)
             continue;
         CHECK(e->described && strcmp(e->painter, expected[i].painter) == 0 && e->year[0] && e->title[0],
               "%s: painter '%s' year '%s'", e->name, e->painter, e->year);
-        CHECK(e->style_scale == expected[i].scale, "%s: scale %g, want %g", e->name, e->style_scale,
-              expected[i].scale);
+        CHECK(e->style_scale == expected[i].scale && e->strength == expected[i].strength,
+              "%s: scale %g strength %g, want %g and %g", e->name, e->style_scale, e->strength, expected[i].scale,
+              expected[i].strength);
         nst_image *image = nst_image_load(e->path, &err);
         CHECK(image != NULL && image->width >= 256 && image->height >= 256, "%s: %s", e->path,
               image ? "too small" : err.message);
@@ -81,8 +83,15 @@ static void test_shipped(const char *styles)
           "%s", err.message);
     /* The scale a user sets is multiplied, within the limits. */
     const nst_style_entry *hat = nst_gallery_find(gallery, "woman_with_a_hat", &err);
-    CHECK(hat && nst_style_entry_scale(hat, 0.5) == 1.5 && nst_style_entry_scale(hat, 4.0) == NST_STYLE_SCALE_MAX,
+    CHECK(hat && nst_style_entry_scale(hat, 0.5) == 2.0 && nst_style_entry_scale(hat, 4.0) == NST_STYLE_SCALE_MAX,
           "scale");
+    /* The recommended strength moves the weight in force by its decades:
+     * exactly nothing at 50, 10^-3 at 35 (-5 + 10/25 x 5 decades). */
+    CHECK(hat && nst_style_entry_style_weight(hat, 1e5) == 1e5 && nst_style_entry_style_weight(NULL, 7.0) == 7.0,
+          "a painting without a recommended strength keeps the weight");
+    const nst_style_entry *wave = nst_gallery_find(gallery, "great_wave", &err);
+    double moved = wave ? nst_style_entry_style_weight(wave, 1e5) : 0;
+    CHECK(moved > 99.99 && moved < 100.01, "great_wave at strength 35: 1e5 became %g, want 100", moved);
     nst_gallery_free(gallery);
 }
 
@@ -152,6 +161,8 @@ static void test_bad_indexes(void)
     snprintf(path, sizeof path, "%s/bad/x.png", tmp_dir);
     save_picture(path, 0.5f);
     expect_bad_index("{\"styles\": [{\"name\": \"x\", \"file\": \"x.png\", \"style_scale\": 99}]}", "out of range");
+    expect_bad_index("{\"styles\": [{\"name\": \"x\", \"file\": \"x.png\", \"strength\": 101}]}",
+                     "strength 101 out of range");
 }
 
 static void test_strength_curve(void)

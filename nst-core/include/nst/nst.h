@@ -245,6 +245,7 @@ typedef struct nst_style_entry {
     char painter[96];              /* "" when not known */
     char year[24];                 /* "1889", "c. 1831"; "" when not known */
     double style_scale;            /* recommended style scale (1 when not known) */
+    double strength;               /* recommended strength (NST_STRENGTH_DEFAULT when not known) */
     int described;                 /* 1 = from a gallery.json, 0 = a picture in a folder */
     char path[NST_STYLE_PATH_MAX]; /* the picture */
 } nst_style_entry;
@@ -272,6 +273,13 @@ const char *nst_gallery_folders(const nst_gallery *gallery);
 /* The style scale to run `entry` with when the user set `style_scale`:
  * their product, kept within [NST_STYLE_SCALE_MIN, NST_STYLE_SCALE_MAX]. */
 double nst_style_entry_scale(const nst_style_entry *entry, double style_scale);
+/* The style weight to run `entry` with when the weights in force (the
+ * model's default, or what a strength made of it) give `style_weight`: moved
+ * by the decades the entry's recommended strength stands for, d(strength) of
+ * nst_strength_weights.  So a strength of 50 means "as recommended" for a
+ * gallery painting, and the slider moves from there.  A raw style weight the
+ * user gave explicitly should win instead (the front ends' rule). */
+double nst_style_entry_style_weight(const nst_style_entry *entry, double style_weight);
 
 /* ---- the driver ----------------------------------------------------------- */
 
