@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "test_util.h"
 
@@ -326,6 +327,51 @@ static void test_refusals(void)
           "opening a device that does not exist: %s", err.message);
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* NST_TEST_GPU_TIMING=1: one 3x3 convolution of SqueezeNet's size class
+ * (64 -> 64 channels, 128 x 128, reflect), forward and input gradient, on the
+ * device and on the CPU, best of 5 (a note for the README, not a check). */
+static void report_timing(void)
+{
+    const char *env = getenv("NST_TEST_GPU_TIMING");
+    if (!env || strcmp(env, "1") != 0)
+        return;
+    nst_conv_desc d = {64, 64, 3, 3, 1, 1, NST_PAD_REFLECT};
+    int h = 128, w = 128;
+    size_t nx = (size_t)64 * h * w, nw = (size_t)64 * 64 * 9;
+    float *x = random_floats(nx, 41), *wt = random_floats(nw, 42), *y = test_floats(nx), *dx = test_floats(nx);
+    float *work = test_floats(nst_conv2d_workspace_floats(&d, h, w));
+    nst_gpu_buffer *bx = upload(x, nx), *bw = upload(wt, nw), *by = upload(NULL, nx), *bdx = upload(NULL, nx);
+    nst_gpu_seq *seq = new_seq(2);
+    nst_error err = {0};
+    CHECK(nst_gpu_conv_forward(seq, &d, h, w, bx, bw, NULL, 1, by, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_conv_backward_input(seq, &d, h, w, by, bw, bdx, &err) == NST_OK, "%s", err.message);
+    double best_gpu = 1e30, best_cpu = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t0 = seconds_now();
+        run(seq, "timing");
+        double t1 = seconds_now();
+        nst_conv2d_forward(&d, 1, h, w, x, wt, NULL, y, work);
+        nst_relu_forward(nx, y, y);
+        nst_conv2d_backward_input(&d, 1, h, w, y, wt, dx, work);
+        double t2 = seconds_now();
+        best_gpu = t1 - t0 < best_gpu ? t1 - t0 : best_gpu;
+        best_cpu = t2 - t1 < best_cpu ? t2 - t1 : best_cpu;
+    }
+    printf("timing: conv 3x3 64->64 on 128x128, forward + input gradient: device %.1f ms, CPU %.1f ms\n",
+           best_gpu * 1e3, best_cpu * 1e3);
+    nst_gpu_seq_free(seq);
+    nst_gpu_buffer *buffers[] = {bx, bw, by, bdx};
+    free_buffers(buffers, sizeof buffers / sizeof *buffers);
+    free(x), free(wt), free(y), free(dx), free(work);
+}
+
 static int pick_device(void)
 {
     const char *env = getenv("NST_TEST_GPU_DEVICE");
@@ -366,6 +412,7 @@ int main(void)
     test_gram();
     test_same_bytes();
     test_refusals();
+    report_timing();
     printf("largest error against the CPU: conv forward %.3g, conv backward %.3g, Gram %.3g, Gram gradient %.3g\n",
            worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient);
     nst_gpu_free(gpu);
