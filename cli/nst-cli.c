@@ -557,8 +557,6 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
                     p->device, device.gpu.index, device.gpu.name);
         return EXIT_ENGINE;
     }
-    if (device.note[0] && !cli->quiet)
-        print_error("%s", device.note);
     /* Hours of optimisation must not end in "cannot create": everything that
      * can be known about the output is checked before anything is loaded. */
     nst_status s = nst_image_check_writable(cli->output_path, &err);

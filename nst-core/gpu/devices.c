@@ -107,14 +107,10 @@ nst_status nst_device_resolve(const char *text, nst_device_choice *choice, nst_e
     nst_status s = nst_device_setting_parse(text, &setting, &index, err);
     if (s != NST_OK || setting == NST_DEVICE_SETTING_CPU)
         return s;
-    if (setting == NST_DEVICE_SETTING_AUTO) {
-        /* Not probed: opening a driver costs time and memory for nothing
-         * while the objective cannot run there. */
-        if (nst_device_backend_built())
-            snprintf(choice->note, sizeof choice->note,
-                     "device auto: the GPU backend does not run the objective yet; running on the CPU");
+    /* auto is the CPU while the objective cannot run on a GPU; not probed:
+     * opening a driver costs time and memory for nothing. */
+    if (setting == NST_DEVICE_SETTING_AUTO)
         return NST_OK;
-    }
     nst_device_info devices[NST_MAX_DEVICES];
     int count = 0;
     if ((s = nst_device_list(devices, NST_MAX_DEVICES, &count, err)) != NST_OK) {

@@ -393,7 +393,6 @@ int nst_device_auto_pick(const nst_device_info *devices, int count);
 typedef struct nst_device_choice {
     int on_gpu;          /* 0 = the CPU */
     nst_device_info gpu; /* when on_gpu */
-    char note[512];      /* a sentence to tell the user once ("" = nothing to say) */
 } nst_device_choice;
 
 /* Checks the spelling of a setting ("", "auto", "cpu", "gpu", "gpu:N")
@@ -402,8 +401,8 @@ nst_status nst_device_setting_check(const char *setting, nst_error *err);
 /* Resolves a setting: "cpu" never touches Vulkan; "gpu" takes the device
  * auto would and fails (NST_ERR_DEVICE) without one; "gpu:N" takes device N
  * whatever its kind, and fails naming the devices there are when N does not
- * exist.  "auto" runs on the CPU while the objective does not run on a GPU
- * (choice->note says so; it does not probe for devices). */
+ * exist.  "auto" is the CPU while the objective does not run on a GPU (it
+ * does not probe for devices). */
 nst_status nst_device_resolve(const char *setting, nst_device_choice *choice, nst_error *err);
 
 /* ---- big pictures: pyramid, tiles, memory ---------------------------------- */
