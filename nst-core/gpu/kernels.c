@@ -15,6 +15,7 @@ enum kernel_id {
     K_RELU_BACKWARD,
     K_MAXPOOL_FORWARD,
     K_MAXPOOL_BACKWARD,
+    K_FILL,
     K_COUNT
 };
 
@@ -36,12 +37,13 @@ typedef struct kernel_spec {
 
 static const kernel_spec specs[K_COUNT] = {
     [K_CONV_FORWARD] = {nst_spirv_conv_forward, &nst_spirv_conv_forward_bytes, 4, "conv_forward"},
-    [K_CONV_BACKWARD] = {nst_spirv_conv_backward, &nst_spirv_conv_backward_bytes, 3, "conv_backward"},
+    [K_CONV_BACKWARD] = {nst_spirv_conv_backward, &nst_spirv_conv_backward_bytes, 4, "conv_backward"},
     [K_GEMM] = {nst_spirv_gemm, &nst_spirv_gemm_bytes, 3, "gemm"},
     [K_REDUCE_SPLITS] = {nst_spirv_reduce_splits, &nst_spirv_reduce_splits_bytes, 2, "reduce_splits"},
     [K_RELU_BACKWARD] = {nst_spirv_relu_backward, &nst_spirv_relu_backward_bytes, 3, "relu_backward"},
     [K_MAXPOOL_FORWARD] = {nst_spirv_maxpool_forward, &nst_spirv_maxpool_forward_bytes, 3, "maxpool_forward"},
     [K_MAXPOOL_BACKWARD] = {nst_spirv_maxpool_backward, &nst_spirv_maxpool_backward_bytes, 3, "maxpool_backward"},
+    [K_FILL] = {nst_spirv_fill, &nst_spirv_fill_bytes, 1, "fill"},
 };
 
 struct nst_gpu_pipelines {
@@ -283,7 +285,10 @@ static void linear_groups(size_t count, uint32_t groups[3])
 typedef struct conv_push {
     int32_t in_c, in_h, in_w, out_c, out_h, out_w;
     int32_t kh, kw, stride, pad, pad_mode, flags;
+    int32_t offset; /* of y (forward) or dy and the ReLU's y (backward), in floats */
 } conv_push;
+
+enum { CONV_BIAS = 1, CONV_RELU = 2, CONV_RELU_MASK = 4 };
 
 static nst_status conv_push_for(const nst_conv_desc *d, int in_h, int in_w, conv_push *pc, nst_error *err)
 {
@@ -293,17 +298,21 @@ static nst_status conv_push_for(const nst_conv_desc *d, int in_h, int in_w, conv
     *pc = (conv_push){d->in_channels, in_h, in_w, d->out_channels,
                       nst_conv_out_size(in_h, d->kernel_h, d->stride, d->pad),
                       nst_conv_out_size(in_w, d->kernel_w, d->stride, d->pad), d->kernel_h, d->kernel_w, d->stride,
-                      d->pad, (int32_t)d->pad_mode, 0};
+                      d->pad, (int32_t)d->pad_mode, 0, 0};
     if (pc->out_h <= 0 || pc->out_w <= 0)
         return nst_error_set(err, NST_ERR_INVALID, "GPU convolution: %dx%d is smaller than its %dx%d kernel", in_w,
                              in_h, d->kernel_w, d->kernel_h);
     return NST_OK;
 }
 
-/* Checks the four tensors of a convolution: x (or dx), weight, bias, y (or dy). */
-static nst_status conv_buffers(const conv_push *pc, const nst_gpu_buffer *x, const nst_gpu_buffer *weight,
-                               const nst_gpu_buffer *bias, const nst_gpu_buffer *y, nst_error *err)
+/* Checks the tensors of a convolution: x (or dx), weight, bias, y (or dy)
+ * from `offset` on, and the fused ReLU's output relu_y at that offset; sets
+ * pc->offset. */
+static nst_status conv_buffers(conv_push *pc, const nst_gpu_buffer *x, const nst_gpu_buffer *weight,
+                               const nst_gpu_buffer *bias, const nst_gpu_buffer *y, size_t offset,
+                               const nst_gpu_buffer *relu_y, nst_error *err)
 {
+    size_t out_count = (size_t)pc->out_c * pc->out_h * pc->out_w;
     size_t taps = (size_t)pc->kh * (size_t)pc->kw;
     nst_status s = need(x, (size_t)pc->in_c * pc->in_h * pc->in_w, "GPU convolution input", err);
     if (s == NST_OK)
@@ -311,37 +320,42 @@ static nst_status conv_buffers(const conv_push *pc, const nst_gpu_buffer *x, con
     if (s == NST_OK && bias)
         s = need(bias, (size_t)pc->out_c, "GPU convolution bias", err);
     if (s == NST_OK)
-        s = need(y, (size_t)pc->out_c * pc->out_h * pc->out_w, "GPU convolution output", err);
+        s = need(y, offset + out_count, "GPU convolution output", err);
+    if (s == NST_OK && relu_y)
+        s = need(relu_y, offset + out_count, "GPU convolution ReLU output", err);
+    if (s == NST_OK)
+        pc->offset = (int32_t)offset; /* need() bounded it */
     return s;
 }
 
 nst_status nst_gpu_conv_forward(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w, nst_gpu_buffer *x,
                                 nst_gpu_buffer *weight, nst_gpu_buffer *bias, int relu, nst_gpu_buffer *y,
-                                nst_error *err)
+                                size_t y_offset, nst_error *err)
 {
     conv_push pc;
     nst_status s = conv_push_for(d, in_h, in_w, &pc, err);
     if (s == NST_OK)
-        s = conv_buffers(&pc, x, weight, bias, y, err);
+        s = conv_buffers(&pc, x, weight, bias, y, y_offset, NULL, err);
     if (s != NST_OK)
         return s;
-    pc.flags = (bias ? 1 : 0) | (relu ? 2 : 0);
+    pc.flags = (bias ? CONV_BIAS : 0) | (relu ? CONV_RELU : 0);
     nst_gpu_buffer *buffers[4] = {x, weight, bias ? bias : weight, y};
     uint32_t groups[3] = {groups_for((size_t)pc.out_h * pc.out_w, TILE), groups_for((size_t)pc.out_c, TILE), 1};
     return append(seq, K_CONV_FORWARD, buffers, &pc, sizeof pc, groups, err);
 }
 
 nst_status nst_gpu_conv_backward_input(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w,
-                                       nst_gpu_buffer *dy, nst_gpu_buffer *weight, nst_gpu_buffer *dx,
-                                       nst_error *err)
+                                       nst_gpu_buffer *dy, size_t dy_offset, nst_gpu_buffer *relu_y,
+                                       nst_gpu_buffer *weight, nst_gpu_buffer *dx, nst_error *err)
 {
     conv_push pc;
     nst_status s = conv_push_for(d, in_h, in_w, &pc, err);
     if (s == NST_OK)
-        s = conv_buffers(&pc, dx, weight, NULL, dy, err);
+        s = conv_buffers(&pc, dx, weight, NULL, dy, dy_offset, relu_y, err);
     if (s != NST_OK)
         return s;
-    nst_gpu_buffer *buffers[3] = {dy, weight, dx};
+    pc.flags = relu_y ? CONV_RELU_MASK : 0;
+    nst_gpu_buffer *buffers[4] = {dy, weight, dx, relu_y ? relu_y : dy};
     uint32_t groups[3] = {groups_for((size_t)in_h * in_w, TILE), groups_for((size_t)pc.in_c, TILE), 1};
     return append(seq, K_CONV_BACKWARD, buffers, &pc, sizeof pc, groups, err);
 }
@@ -375,6 +389,17 @@ nst_status nst_gpu_relu_mask_gradient(nst_gpu_seq *seq, size_t count, nst_gpu_bu
                                       nst_error *err)
 {
     return relu_launch(seq, count, y, dy, dy, 1, err);
+}
+
+nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_error *err)
+{
+    nst_status s = need(x, count, "GPU fill", err);
+    if (s != NST_OK)
+        return s;
+    int32_t pc = (int32_t)count;
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_FILL, &x, &pc, sizeof pc, groups, err);
 }
 
 /* ---- max pooling ---- */

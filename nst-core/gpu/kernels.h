@@ -33,14 +33,20 @@ nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err);
 nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err);
 
 /* y = conv(x) + bias (bias may be NULL), then max(y, 0) when relu: the CPU's
- * nst_conv2d_forward followed by nst_relu_forward. */
+ * nst_conv2d_forward followed by nst_relu_forward.  y is written from float
+ * y_offset on (a part of a concatenation). */
 nst_status nst_gpu_conv_forward(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w, nst_gpu_buffer *x,
                                 nst_gpu_buffer *weight, nst_gpu_buffer *bias, int relu, nst_gpu_buffer *y,
-                                nst_error *err);
-/* dx += the input gradient of the convolution (nst_conv2d_backward_input). */
+                                size_t y_offset, nst_error *err);
+/* dx += the input gradient of the convolution (nst_conv2d_backward_input),
+ * dy read from float dy_offset on.  With relu_y (the forward's output after
+ * its fused ReLU, at the same offset; NULL for none) dy counts only where
+ * relu_y > 0: nst_relu_mask_gradient, then the backward. */
 nst_status nst_gpu_conv_backward_input(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w,
-                                       nst_gpu_buffer *dy, nst_gpu_buffer *weight, nst_gpu_buffer *dx,
-                                       nst_error *err);
+                                       nst_gpu_buffer *dy, size_t dy_offset, nst_gpu_buffer *relu_y,
+                                       nst_gpu_buffer *weight, nst_gpu_buffer *dx, nst_error *err);
+/* x[0, count) = 0. */
+nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_error *err);
 /* dx += dy where y > 0 (nst_relu_backward). */
 nst_status nst_gpu_relu_backward(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *y, nst_gpu_buffer *dy,
                                  nst_gpu_buffer *dx, nst_error *err);

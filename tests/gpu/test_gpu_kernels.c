@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "gpu_test_util.h"
 #include "test_util.h"
 
 #ifndef NST_HAVE_VULKAN
@@ -95,6 +95,8 @@ typedef struct conv_case {
     int h, w;
 } conv_case;
 
+/* With relu, y and dy lie at an offset in larger buffers (a part of a
+ * concatenation) and the backward masks dy by the fused ReLU's output. */
 static void check_conv(const conv_case *c, int with_bias, int relu)
 {
     nst_conv_desc d = {c->in_c, c->out_c, c->k, c->k, c->stride, c->pad, c->mode};
@@ -109,17 +111,26 @@ static void check_conv(const conv_case *c, int with_bias, int relu)
     if (relu)
         nst_relu_forward(ny, y_cpu, y_cpu);
     memcpy(dx_cpu, dx, nx * sizeof *dx);
-    nst_conv2d_backward_input(&d, 1, c->h, c->w, dy, w, dx_cpu, work);
+    float *dy_cpu = test_floats(ny);
+    memcpy(dy_cpu, dy, ny * sizeof *dy);
+    if (relu)
+        nst_relu_mask_gradient(ny, y_cpu, dy_cpu);
+    nst_conv2d_backward_input(&d, 1, c->h, c->w, dy_cpu, w, dx_cpu, work);
 
+    size_t offset = relu ? ny / 2 + 3 : 0;
     nst_gpu_buffer *bx = upload(x, nx), *bw = upload(w, nw), *bb = upload(bias, (size_t)c->out_c);
-    nst_gpu_buffer *by = upload(NULL, ny), *bdy = upload(dy, ny), *bdx = upload(dx, nx);
-    nst_gpu_seq *seq = new_seq(2);
+    nst_gpu_buffer *by = upload(NULL, offset + ny), *bdy = upload(NULL, offset + ny), *bdx = upload(dx, nx);
     nst_error err = {0};
-    CHECK(nst_gpu_conv_forward(seq, &d, c->h, c->w, bx, bw, with_bias ? bb : NULL, relu, by, &err) == NST_OK, "%s",
-          err.message);
-    CHECK(nst_gpu_conv_backward_input(seq, &d, c->h, c->w, bdy, bw, bdx, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_buffer_write(gpu, bdy, offset * 4, dy, ny * 4, &err) == NST_OK, "%s", err.message);
+    nst_gpu_seq *seq = new_seq(2);
+    CHECK(nst_gpu_conv_forward(seq, &d, c->h, c->w, bx, bw, with_bias ? bb : NULL, relu, by, offset, &err) == NST_OK,
+          "%s", err.message);
+    CHECK(nst_gpu_conv_backward_input(seq, &d, c->h, c->w, bdy, offset, relu ? by : NULL, bw, bdx, &err) == NST_OK,
+          "%s", err.message);
     run(seq, "convolution");
-    double ef = compare(by, y_gpu, y_cpu, ny, &worst_conv_forward);
+    CHECK(nst_gpu_buffer_read(gpu, by, offset * 4, y_gpu, ny * 4, &err) == NST_OK, "%s", err.message);
+    double ef = test_max_rel_error(y_gpu, y_cpu, ny, 1e-6);
+    worst_conv_forward = ef > worst_conv_forward ? ef : worst_conv_forward;
     double eb = compare(bdx, dx_gpu, dx_cpu, nx, &worst_conv_backward);
     const char *mode = c->mode == NST_PAD_REFLECT ? "reflect" : c->mode == NST_PAD_REPLICATE ? "replicate" : "zero";
     CHECK(ef <= conv_tolerance, "conv %d->%d %dx%d/%d pad %d %s on %dx%d (bias %d relu %d): forward error %.3g",
@@ -129,7 +140,7 @@ static void check_conv(const conv_case *c, int with_bias, int relu)
     nst_gpu_seq_free(seq);
     nst_gpu_buffer *buffers[] = {bx, bw, bb, by, bdy, bdx};
     free_buffers(buffers, sizeof buffers / sizeof *buffers);
-    float *host[] = {x, w, bias, dy, dx, y_cpu, y_gpu, dx_cpu, dx_gpu, work};
+    float *host[] = {x, w, bias, dy, dx, y_cpu, y_gpu, dx_cpu, dx_gpu, work, dy_cpu};
     for (size_t i = 0; i < sizeof host / sizeof *host; i++)
         free(host[i]);
 }
@@ -281,9 +292,9 @@ static void test_same_bytes(void)
     nst_gpu_buffer *scratch = scratch_floats ? upload(NULL, scratch_floats) : NULL;
     nst_gpu_seq *seq = new_seq(4);
     nst_error err = {0};
-    CHECK(nst_gpu_conv_forward(seq, &d, h, w, bx, bw, bb, 1, by, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_conv_forward(seq, &d, h, w, bx, bw, bb, 1, by, 0, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_gram(seq, 64, h * w, by, bg, scratch, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_conv_backward_input(seq, &d, h, w, by, bw, bdx, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_conv_backward_input(seq, &d, h, w, by, 0, by, bw, bdx, &err) == NST_OK, "%s", err.message);
     float *out[2][2];
     for (int r = 0; r < 2; r++) {
         float *zero = test_floats(nx);
@@ -312,12 +323,16 @@ static void test_refusals(void)
     nst_gpu_seq *seq = new_seq(1);
     nst_error err = {0};
     nst_conv_desc d = {2, 2, 3, 3, 1, 1, NST_PAD_ZERO};
-    CHECK(nst_gpu_conv_forward(seq, &d, 8, 8, small, big, NULL, 0, big, &err) == NST_ERR_INVALID &&
+    CHECK(nst_gpu_conv_forward(seq, &d, 8, 8, small, big, NULL, 0, big, 0, &err) == NST_ERR_INVALID &&
               strstr(err.message, "input"),
           "a short input buffer: %s", err.message);
     d.pad = 0;
-    CHECK(nst_gpu_conv_forward(seq, &d, 2, 2, big, big, NULL, 0, big, &err) == NST_ERR_INVALID,
+    CHECK(nst_gpu_conv_forward(seq, &d, 2, 2, big, big, NULL, 0, big, 0, &err) == NST_ERR_INVALID,
           "a picture smaller than the kernel: %s", err.message);
+    d.pad = 1;
+    CHECK(nst_gpu_conv_forward(seq, &d, 8, 8, big, big, NULL, 0, big, 4096 - 2 * 64 + 1, &err) == NST_ERR_INVALID &&
+              strstr(err.message, "output"),
+          "an output offset past the buffer's end: %s", err.message);
     CHECK(nst_gpu_maxpool_forward(seq, 1, 8, 8, 3, 2, big, big, small, &err) == NST_ERR_INVALID,
           "a short argmax buffer: %s", err.message);
     nst_gpu_seq_free(seq);
@@ -327,20 +342,12 @@ static void test_refusals(void)
           "opening a device that does not exist: %s", err.message);
 }
 
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* NST_TEST_GPU_TIMING=1: one 3x3 convolution of SqueezeNet's size class
  * (64 -> 64 channels, 128 x 128, reflect), forward and input gradient, on the
  * device and on the CPU, best of 5 (a note for the README, not a check). */
 static void report_timing(void)
 {
-    const char *env = getenv("NST_TEST_GPU_TIMING");
-    if (!env || strcmp(env, "1") != 0)
+    if (!gpu_test_timing())
         return;
     nst_conv_desc d = {64, 64, 3, 3, 1, 1, NST_PAD_REFLECT};
     int h = 128, w = 128;
@@ -350,17 +357,17 @@ static void report_timing(void)
     nst_gpu_buffer *bx = upload(x, nx), *bw = upload(wt, nw), *by = upload(NULL, nx), *bdx = upload(NULL, nx);
     nst_gpu_seq *seq = new_seq(2);
     nst_error err = {0};
-    CHECK(nst_gpu_conv_forward(seq, &d, h, w, bx, bw, NULL, 1, by, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_conv_backward_input(seq, &d, h, w, by, bw, bdx, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_conv_forward(seq, &d, h, w, bx, bw, NULL, 1, by, 0, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_conv_backward_input(seq, &d, h, w, by, 0, NULL, bw, bdx, &err) == NST_OK, "%s", err.message);
     double best_gpu = 1e30, best_cpu = 1e30;
     for (int r = 0; r < 5; r++) {
-        double t0 = seconds_now();
+        double t0 = gpu_test_seconds();
         run(seq, "timing");
-        double t1 = seconds_now();
+        double t1 = gpu_test_seconds();
         nst_conv2d_forward(&d, 1, h, w, x, wt, NULL, y, work);
         nst_relu_forward(nx, y, y);
         nst_conv2d_backward_input(&d, 1, h, w, y, wt, dx, work);
-        double t2 = seconds_now();
+        double t2 = gpu_test_seconds();
         best_gpu = t1 - t0 < best_gpu ? t1 - t0 : best_gpu;
         best_cpu = t2 - t1 < best_cpu ? t2 - t1 : best_cpu;
     }
@@ -372,30 +379,9 @@ static void report_timing(void)
     free(x), free(wt), free(y), free(dx), free(work);
 }
 
-static int pick_device(void)
-{
-    const char *env = getenv("NST_TEST_GPU_DEVICE");
-    if (env && *env)
-        return atoi(env);
-    nst_device_info devices[NST_MAX_DEVICES];
-    int count = 0;
-    nst_error err = {0};
-    if (nst_device_list(devices, NST_MAX_DEVICES, &count, &err) != NST_OK) {
-        printf("FAIL: listing Vulkan devices: %s\n", err.message);
-        return -1;
-    }
-    int pick = nst_device_auto_pick(devices, count);
-    for (int i = 0; i < count && pick < 0; i++)
-        if (devices[i].usable)
-            pick = i;
-    if (pick < 0)
-        printf("FAIL: built with Vulkan but no usable device (install mesa-vulkan-drivers for lavapipe)\n");
-    return pick;
-}
-
 int main(void)
 {
-    int index = pick_device();
+    int index = gpu_test_pick_device();
     CHECK(index >= 0, "no device to test on");
     if (index < 0)
         return test_finish("test_gpu_kernels");

@@ -5,16 +5,21 @@
 // dy over every output position whose tap (ki, kj) reads input pixel q:
 // the pixel itself and, with reflect or replicate padding, the padded
 // positions that copy it.  Gathering instead of scattering keeps a fixed
-// order (no atomics) and needs no column buffer.
+// order (no atomics) and needs no column buffer.  dy is read from
+// dy_offset on; with flag 4 it counts only where y (the output of the ReLU
+// fused into the forward, at the same offset) is positive: the ReLU's
+// backward folded into the load, as nn/ masks the gradient in place.
 
 layout(push_constant) uniform Params {
     int in_c, in_h, in_w, out_c, out_h, out_w;
-    int kh, kw, stride, pad, pad_mode, flags;
+    int kh, kw, stride, pad, pad_mode, flags; // flags: 4 ReLU mask
+    int dy_offset;
 } pc;
 
 layout(std430, binding = 0) readonly buffer DY { float dy[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) buffer DX { float dx[]; };
+layout(std430, binding = 3) readonly buffer Y { float y[]; };
 
 #include "common.glsl"
 
@@ -67,8 +72,12 @@ float load_b(int k, int n)
             if (b > 0 && padded_source(qx, pc.in_w, pc.pad_mode) != ix)
                 continue;
             int ox = output_of(qx, kj, pc.out_w);
-            if (ox >= 0)
-                sum += dy[(oc * pc.out_h + oy) * pc.out_w + ox];
+            if (ox < 0)
+                continue;
+            int o = pc.dy_offset + (oc * pc.out_h + oy) * pc.out_w + ox;
+            // !(y <= 0) keeps a NaN's gradient, as nst_relu_mask_gradient does.
+            if ((pc.flags & 4) == 0 || !(y[o] <= 0.0))
+                sum += dy[o];
         }
     }
     return sum;

@@ -2,11 +2,14 @@
 #extension GL_GOOGLE_include_directive : require
 // Convolution as an implicit GEMM: y[oc, p] = sum_k w[oc, k] col[k, p] with
 // k = (c, ki, kj) and col read from x through the padding, never stored.
-// Epilogue: + bias, then ReLU (flags), as nn/ runs conv then ReLU.
+// Epilogue: + bias, then ReLU (flags), as nn/ runs conv then ReLU.  y is
+// written from y_offset on: a fire module's expands write straight into
+// their parts of the concatenated output.
 
 layout(push_constant) uniform Params {
     int in_c, in_h, in_w, out_c, out_h, out_w;
     int kh, kw, stride, pad, pad_mode, flags; // flags: 1 bias, 2 ReLU
+    int y_offset;
 } pc;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -49,7 +52,7 @@ void main()
                 continue;
             float v = acc[i][j] + b;
             // v < 0 ? 0 : v lets NaN through, as nn/ does.
-            y[m * pixels + n] = ((pc.flags & 2) != 0 && v < 0.0) ? 0.0 : v;
+            y[pc.y_offset + m * pixels + n] = ((pc.flags & 2) != 0 && v < 0.0) ? 0.0 : v;
         }
     }
 }
