@@ -65,6 +65,8 @@ enum option_id {
     OPT_STRENGTH,
     OPT_LIST_STYLES,
     OPT_STYLE_MASKS,
+    OPT_DEVICE,
+    OPT_LIST_DEVICES,
 };
 
 static const struct option long_options[] = {
@@ -100,6 +102,8 @@ static const struct option long_options[] = {
     {"strength", required_argument, NULL, OPT_STRENGTH},
     {"list-styles", no_argument, NULL, OPT_LIST_STYLES},
     {"style-masks", required_argument, NULL, OPT_STYLE_MASKS},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"list-devices", no_argument, NULL, OPT_LIST_DEVICES},
     {NULL, 0, NULL, 0},
 };
 
@@ -119,7 +123,7 @@ typedef struct cli {
     const char *style_layer_weights;
     int save_every; /* 0 = off */
     int quiet;
-    int help, version, list_styles;
+    int help, version, list_styles, list_devices;
     double strength; /* < 0: not given */
     /* Given explicitly: they win over --strength and over a gallery entry's settings. */
     int content_weight_given, style_weight_given, tv_weight_given, style_scale_given;
@@ -267,6 +271,7 @@ static int first_pass(int argc, char **argv, cli *cli)
         cli->help |= id == OPT_HELP;
         cli->version |= id == OPT_VERSION;
         cli->list_styles |= id == OPT_LIST_STYLES;
+        cli->list_devices |= id == OPT_LIST_DEVICES;
     }
     if (optind < argc) {
         print_error("unexpected argument '%s' (options start with --; see nst --help)", argv[optind]);
@@ -366,7 +371,12 @@ static int apply_option(int id, const char *arg, cli *cli, nst_params *p)
     case OPT_SCALES: return parse_integer("scales", arg, 0, NST_MAX_STAGES, &p->scales);
     case OPT_TILE_SIZE: return parse_integer("tile-size", arg, 0, NST_SIZE_MAX, &p->tile_size);
     case OPT_MAX_MEMORY: return engine_parsed("max-memory", nst_parse_bytes(arg, &p->max_memory, &err), &err);
-    default: return 1; /* --help, --version and --list-styles: first pass */
+    case OPT_DEVICE:
+        if (!engine_parsed("device", nst_device_setting_check(arg, &err), &err))
+            return 0;
+        snprintf(p->device, sizeof p->device, "%s", arg); /* the check bounds its length */
+        return 1;
+    default: return 1; /* --help, --version, --list-styles and --list-devices: first pass */
     }
 }
 
@@ -457,6 +467,39 @@ static int resolve_styles(cli *cli, nst_params *p)
     return rc;
 }
 
+/* --list-devices: the Vulkan devices and the one auto would pick; a
+ * system without any is a fine answer (exit 0). */
+static int list_devices(void)
+{
+    nst_device_info devices[NST_MAX_DEVICES];
+    int count = 0;
+    nst_error err = {0};
+    if (nst_device_list(devices, NST_MAX_DEVICES, &count, &err) != NST_OK) {
+        printf("no GPU devices: %s\nthe objective runs on the CPU\n", err.message);
+        return 0;
+    }
+    if (count == 0) {
+        printf("no Vulkan devices (the loader found no driver)\nthe objective runs on the CPU\n");
+        return 0;
+    }
+    int pick = nst_device_auto_pick(devices, count);
+    printf("%-7s %-40s %-11s %-10s %-10s %s\n", "DEVICE", "NAME", "KIND", "MEMORY", "AVAILABLE", "AUTO");
+    for (int i = 0; i < count; i++) {
+        const nst_device_info *d = &devices[i];
+        char memory[32], available[32] = "-", device[16];
+        snprintf(device, sizeof device, "gpu:%d", d->index);
+        snprintf(memory, sizeof memory, "%.1f GiB", (double)d->local_bytes / (1 << 30));
+        if (d->budget_bytes)
+            snprintf(available, sizeof available, "%.1f GiB", (double)d->budget_bytes / (1 << 30));
+        printf("%-7s %-40s %-11s %-10s %-10s %s\n", device, d->name, nst_device_kind_name(d->kind), memory, available,
+               i == pick ? "yes" : d->usable ? "" : "(unusable)");
+    }
+    if (pick < 0)
+        printf("auto picks no device: none is a discrete, integrated or virtual GPU (name a software one as gpu:N)\n");
+    printf("the GPU backend does not run the objective yet: every run uses the CPU\n");
+    return 0;
+}
+
 /* --list-styles: the gallery, one line per picture. */
 static int list_styles(void)
 {
@@ -503,6 +546,19 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
     if (nst_params_check(p, &err) != NST_OK) {
         print_error("%s", err.message);
         return EXIT_USAGE;
+    }
+    /* A device that does not exist, or a GPU while the objective cannot run
+     * there, is refused before anything is loaded. */
+    nst_device_choice device;
+    nst_status ds = nst_device_resolve(p->device, &device, &err);
+    if (ds != NST_OK) {
+        print_error("--device: %s", err.message);
+        return ds == NST_ERR_INVALID ? EXIT_USAGE : EXIT_ENGINE;
+    }
+    if (device.on_gpu) {
+        print_error("--device %s (gpu:%d, %s): the GPU backend does not run the objective yet; use --device cpu or auto",
+                    p->device, device.gpu.index, device.gpu.name);
+        return EXIT_ENGINE;
     }
     /* Hours of optimisation must not end in "cannot create": everything that
      * can be known about the output is checked before anything is loaded. */
@@ -590,6 +646,9 @@ static void print_help(nst_model_kind model)
            "  --scales N               pyramid stages, coarse to fine; 0 = automatic, 1 = single scale\n"
            "  --max-memory BYTES       e.g. 4G; tiles or refuses above it (0 = available memory)\n"
            "  --tile-size N            tile side in px when tiling; 0 = the largest that fits\n"
+           "  --device D               auto, cpu, gpu or gpu:N (auto; the GPU backend does not run the\n"
+           "                           objective yet, so auto runs on the CPU)\n"
+           "  --list-devices           list the Vulkan devices: index, name, kind, memory, auto's pick\n"
            "\n"
            "Output:\n"
            "  --save-every K           also write FILE-NNNN.ext every K iterations\n"
@@ -895,6 +954,8 @@ int main(int argc, char **argv)
     }
     if (cli.list_styles)
         return list_styles();
+    if (cli.list_devices)
+        return list_devices();
     if (cli.version) {
         printf("nst (gimp-neural-style) %s\n", NST_VERSION);
         return 0;

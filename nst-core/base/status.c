@@ -11,6 +11,7 @@ const char *nst_status_name(nst_status code)
     case NST_ERR_CANCELLED: return "cancelled";
     case NST_ERR_NUMERIC: return "numerical failure";
     case NST_ERR_NOT_FOUND: return "not found";
+    case NST_ERR_DEVICE: return "device error";
     }
     return "unknown error";
 }

@@ -104,14 +104,19 @@ static size_t alloc_bytes(size_t count, size_t size)
     return (count ? count : 1) * size;
 }
 
-static int is_used(const nst_net_options *options, const nst_node *node, int index)
+void nst_net_node(const nst_model *model, int index, const nst_net_options *options, nst_node *node, int *used)
 {
+    *node = model->nodes[index];
+    if (options && node->op == NST_OP_CONV && node->conv.pad > 0)
+        node->conv.pad_mode = options->padding;
+    if (options && options->pooling == NST_POOL_AVG && model->kind != NST_MODEL_SQUEEZENET11 &&
+        node->op == NST_OP_MAXPOOL)
+        node->op = NST_OP_AVGPOOL;
+    *used = 0;
     if (!options || !options->used_nodes)
-        return index == 0 || node->name[0] != '\0';
-    for (int k = 0; k < options->n_used_nodes; k++)
-        if (options->used_nodes[k] == index)
-            return 1;
-    return 0;
+        *used = index == 0 || node->name[0] != '\0';
+    for (int k = 0; options && options->used_nodes && k < options->n_used_nodes; k++)
+        *used |= options->used_nodes[k] == index;
 }
 
 /* Max pools record their maxima's offsets when a plane's offsets fit 32 bits. */
@@ -218,12 +223,7 @@ static nst_status plan_net(const nst_model *model, int height, int width, int la
     for (int i = 0; i < n_nodes; i++) {
         net_node *n = &nodes[i];
         memset(n, 0, sizeof *n);
-        n->desc = model->nodes[i];
-        if (options && n->desc.op == NST_OP_CONV && n->desc.conv.pad > 0)
-            n->desc.conv.pad_mode = options->padding;
-        if (options && options->pooling == NST_POOL_AVG && model->kind != NST_MODEL_SQUEEZENET11 &&
-            n->desc.op == NST_OP_MAXPOOL)
-            n->desc.op = NST_OP_AVGPOOL;
+        nst_net_node(model, i, options, &n->desc, &n->used);
         if (i == 0)
             n->c = 3, n->h = height, n->w = width;
         if (!infer_shape(nodes, i))
@@ -232,7 +232,6 @@ static nst_status plan_net(const nst_model *model, int height, int width, int la
         size_t count;
         if (!nst_size_mul((size_t)n->c, (size_t)n->h, &count) || !nst_size_mul(count, (size_t)n->w, &n->count))
             return nst_error_set(err, NST_ERR_NOMEM, "picture %dx%d is too large", width, height);
-        n->used = is_used(options, &n->desc, i);
         for (int k = 0; k < 2 && i > 0; k++)
             if (n->desc.inputs[k] >= 0)
                 nodes[n->desc.inputs[k]].consumers++;

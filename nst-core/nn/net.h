@@ -24,6 +24,11 @@ typedef struct nst_net_options {
 
 typedef struct nst_net nst_net;
 
+/* Node `index` of the model as a net with these options runs it (the
+ * padding of padded convs, VGG's pools as average pools), and whether it is
+ * used (options->used_nodes, else every named node and the input). */
+void nst_net_node(const nst_model *model, int index, const nst_net_options *options, nst_node *node, int *used);
+
 /* Buffers for a [1, 3, height, width] input, running nodes 0..last_node only
  * (the network is cut after the deepest layer in use). */
 nst_net *nst_net_new(const nst_model *model, int height, int width, int last_node,

@@ -262,7 +262,9 @@ nst_status nst_params_check(const nst_params *p, nst_error *err)
     if (p->n_content_layers < 0 || p->n_content_layers > NST_MAX_LAYERS || p->n_style_layers < 0 ||
         p->n_style_layers > NST_MAX_LAYERS || p->n_content_layers + p->n_style_layers == 0)
         return nst_error_set(err, NST_ERR_INVALID, "choose at least one content or style layer");
-    return NST_OK;
+    if (memchr(p->device, '\0', sizeof p->device) == NULL)
+        return nst_error_set(err, NST_ERR_INVALID, "the device setting is not a string");
+    return nst_device_setting_check(p->device, err);
 }
 
 nst_status nst_params_validate(const nst_params *p, const nst_model *model, nst_error *err)

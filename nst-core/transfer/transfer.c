@@ -213,6 +213,20 @@ size_t nst_transfer_estimate_bytes(const nst_transfer *t)
     return plan.bytes;
 }
 
+/* The objective runs on the CPU only so far (issue #12): a setting that
+ * names a GPU is refused rather than quietly run on the CPU. */
+static nst_status check_device(const nst_transfer *t, nst_error *err)
+{
+    nst_device_choice choice;
+    nst_status s = nst_device_resolve(t->params.device, &choice, err);
+    if (s != NST_OK || !choice.on_gpu)
+        return s;
+    return nst_error_set(err, NST_ERR_DEVICE,
+                         "device %s (gpu:%d, %s): the GPU backend does not run the objective yet; "
+                         "use the device cpu or auto",
+                         t->params.device, choice.gpu.index, choice.gpu.name);
+}
+
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
 {
     *result = NULL;
@@ -223,6 +237,8 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was given");
     nst_plan plan;
     s = make_plan(t, &plan, err);
+    if (s == NST_OK)
+        s = check_device(t, err);
     if (s != NST_OK)
         return s;
     nst_parallel_set_workers(t->params.threads);

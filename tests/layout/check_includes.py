@@ -14,7 +14,7 @@ import os
 import re
 import sys
 
-ORDER = ["base", "image", "io", "color", "nn", "loss", "optim", "transfer"]
+ORDER = ["base", "image", "io", "color", "nn", "gpu", "loss", "optim", "transfer"]
 FRONT_ENDS = ["cli", "plugin", "ui"]
 FORBIDDEN_IN_ENGINE = re.compile(r"^(glib|gtk|gdk|gio|gegl|babl|libgimp)", re.I)
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)

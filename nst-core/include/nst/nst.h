@@ -33,6 +33,7 @@ typedef enum nst_status {
     NST_ERR_CANCELLED = -5, /* nst_transfer_cancel() was called */
     NST_ERR_NUMERIC = -6,   /* NaN/Inf that could not be recovered from */
     NST_ERR_NOT_FOUND = -7, /* a model file or a layer name was not found */
+    NST_ERR_DEVICE = -8,    /* no Vulkan loader or device, no such device, or the device failed */
 } nst_status;
 
 typedef struct nst_error {
@@ -161,6 +162,9 @@ typedef struct nst_params {
     int min_scale_size;  /* longest side of the first stage in px; 0 = 192 */
     size_t max_memory;   /* bytes a run may use; 0 = MemAvailable minus a margin */
     int tile_size;       /* tile side in px (with its overlap); 0 = the largest that fits */
+    /* Where the objective runs: "auto" (or ""), "cpu", "gpu" or "gpu:N"
+     * (see nst_device_resolve). */
+    char device[16];
 } nst_params;
 
 /* ---- limits and names: the one place the front ends take them from -------- */
@@ -350,6 +354,64 @@ nst_status nst_transfer_set_style_scale(nst_transfer *transfer, double style_sca
 /* Working size that nst_transfer_run will use for this content and params. */
 void nst_transfer_working_size(const nst_params *params, int content_width, int content_height,
                                int *width, int *height);
+
+/* ---- devices: the Vulkan compute backend ------------------------------------ */
+
+/* The backend is being built up (issue #12): its kernels run and are tested
+ * against the CPU's, but the objective does not run on a GPU yet, so a run
+ * asking for "gpu" or "gpu:N" fails with NST_ERR_DEVICE saying so, and
+ * "auto" runs on the CPU. */
+
+typedef enum nst_device_kind {
+    NST_DEVICE_DISCRETE = 0,
+    NST_DEVICE_INTEGRATED = 1,
+    NST_DEVICE_VIRTUAL = 2,
+    NST_DEVICE_CPU = 3, /* a software driver such as Mesa's lavapipe (llvmpipe) */
+    NST_DEVICE_OTHER = 4,
+} nst_device_kind;
+#define NST_DEVICE_KIND_COUNT 5
+/* "discrete", "integrated", "virtual", "cpu", "other". */
+const char *nst_device_kind_name(nst_device_kind kind);
+
+#define NST_MAX_DEVICES 16
+
+typedef struct nst_device_info {
+    int index;           /* N of "gpu:N": the loader's order */
+    char name[256];
+    nst_device_kind kind;
+    uint32_t vendor_id, device_id;
+    uint32_t api_version; /* Vulkan version, VK_MAKE_API_VERSION's packing */
+    uint64_t local_bytes;  /* the device-local heaps' size */
+    uint64_t budget_bytes; /* of them available now (VK_EXT_memory_budget); 0 = not known */
+    int usable;           /* has a compute queue and what the backend needs */
+} nst_device_info;
+
+/* Whether this build has the Vulkan backend (meson -Dvulkan). */
+int nst_device_backend_built(void);
+/* The Vulkan devices, up to `max` (NST_MAX_DEVICES is plenty).  No driver
+ * installed is NST_OK with *count = 0; a build without the backend or a
+ * system without libvulkan is NST_ERR_DEVICE saying which. */
+nst_status nst_device_list(nst_device_info *devices, int max, int *count, nst_error *err);
+/* The device "auto" would use: the first discrete GPU, else the first
+ * integrated, else the first virtual; never a CPU (software) device.
+ * -1 when there is none. */
+int nst_device_auto_pick(const nst_device_info *devices, int count);
+
+/* Where a setting puts the objective. */
+typedef struct nst_device_choice {
+    int on_gpu;          /* 0 = the CPU */
+    nst_device_info gpu; /* when on_gpu */
+} nst_device_choice;
+
+/* Checks the spelling of a setting ("", "auto", "cpu", "gpu", "gpu:N")
+ * without looking for devices: NST_ERR_INVALID naming the choices. */
+nst_status nst_device_setting_check(const char *setting, nst_error *err);
+/* Resolves a setting: "cpu" never touches Vulkan; "gpu" takes the device
+ * auto would and fails (NST_ERR_DEVICE) without one; "gpu:N" takes device N
+ * whatever its kind, and fails naming the devices there are when N does not
+ * exist.  "auto" is the CPU while the objective does not run on a GPU (it
+ * does not probe for devices). */
+nst_status nst_device_resolve(const char *setting, nst_device_choice *choice, nst_error *err);
 
 /* ---- big pictures: pyramid, tiles, memory ---------------------------------- */
 

@@ -1,0 +1,72 @@
+/* The backend's layer kernels on the device, recorded as a sequence.
+ *
+ * A sequence (nst_gpu_seq) is a list of kernel launches on given buffers,
+ * with their descriptor sets allocated when appended; its command buffer is
+ * recorded on the first run and replayed by later runs, so a network can
+ * build one per stage and run it every evaluation without allocating.
+ * Launches run in order, each seeing the writes of those before it.
+ *
+ * The kernels follow nn/layers.h on one image ([c, h, w] float32): the same
+ * shapes, padding, floor-mode pooling, and backward functions ACCUMULATE
+ * into their gradient (dx += ...).  Each output element is summed by one
+ * invocation in a fixed order, so a run gives the same bytes every time on
+ * the same device.  Appending checks shapes and buffer sizes
+ * (NST_ERR_INVALID); nothing runs until nst_gpu_seq_run. */
+#ifndef NST_GPU_KERNELS_H
+#define NST_GPU_KERNELS_H
+
+#include "gpu/vk.h"
+#include "nn/layers.h"
+
+/* The compute pipelines, made once per device from the embedded SPIR-V. */
+nst_gpu_pipelines *nst_gpu_pipelines_new(nst_gpu *gpu, nst_error *err);
+void nst_gpu_pipelines_free(nst_gpu *gpu, nst_gpu_pipelines *pipelines);
+
+typedef struct nst_gpu_seq nst_gpu_seq;
+
+/* Room for `max_launches` launches. */
+nst_gpu_seq *nst_gpu_seq_new(nst_gpu *gpu, int max_launches, nst_error *err);
+void nst_gpu_seq_free(nst_gpu_seq *seq);
+/* Forgets every launch (to append others). */
+nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err);
+/* Runs the launches and waits for them. */
+nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err);
+
+/* y = conv(x) + bias (bias may be NULL), then max(y, 0) when relu: the CPU's
+ * nst_conv2d_forward followed by nst_relu_forward.  y is written from float
+ * y_offset on (a part of a concatenation). */
+nst_status nst_gpu_conv_forward(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w, nst_gpu_buffer *x,
+                                nst_gpu_buffer *weight, nst_gpu_buffer *bias, int relu, nst_gpu_buffer *y,
+                                size_t y_offset, nst_error *err);
+/* dx += the input gradient of the convolution (nst_conv2d_backward_input),
+ * dy read from float dy_offset on.  With relu_y (the forward's output after
+ * its fused ReLU, at the same offset; NULL for none) dy counts only where
+ * relu_y > 0: nst_relu_mask_gradient, then the backward. */
+nst_status nst_gpu_conv_backward_input(nst_gpu_seq *seq, const nst_conv_desc *d, int in_h, int in_w,
+                                       nst_gpu_buffer *dy, size_t dy_offset, nst_gpu_buffer *relu_y,
+                                       nst_gpu_buffer *weight, nst_gpu_buffer *dx, nst_error *err);
+/* x[0, count) = 0. */
+nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_error *err);
+/* dx += dy where y > 0 (nst_relu_backward). */
+nst_status nst_gpu_relu_backward(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *y, nst_gpu_buffer *dy,
+                                 nst_gpu_buffer *dx, nst_error *err);
+/* dy = 0 where y <= 0 (nst_relu_mask_gradient). */
+nst_status nst_gpu_relu_mask_gradient(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *y, nst_gpu_buffer *dy,
+                                      nst_error *err);
+/* Max pooling with the argmax of each window (nst_maxpool_forward_argmax),
+ * and the backward through it (nst_maxpool_backward_argmax). */
+nst_status nst_gpu_maxpool_forward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                   nst_gpu_buffer *x, nst_gpu_buffer *y, nst_gpu_buffer *argmax, nst_error *err);
+nst_status nst_gpu_maxpool_backward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                    nst_gpu_buffer *argmax, nst_gpu_buffer *dy, nst_gpu_buffer *dx, nst_error *err);
+
+/* Floats of the scratch nst_gpu_gram needs for these sizes (0: none). */
+size_t nst_gpu_gram_scratch_floats(int channels, int pixels);
+/* gram [c, c] = A A^T for A [c, pixels]; scratch as above (NULL when 0). */
+nst_status nst_gpu_gram(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *a, nst_gpu_buffer *gram,
+                        nst_gpu_buffer *scratch, nst_error *err);
+/* grad [c, pixels] += scale D A for D [c, c]: the Gram term's gradient. */
+nst_status nst_gpu_gram_gradient(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *d, nst_gpu_buffer *a,
+                                 float scale, nst_gpu_buffer *grad, nst_error *err);
+
+#endif

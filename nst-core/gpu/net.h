@@ -1,0 +1,46 @@
+/* A model's feature network on the device at one picture size: nn/net.h's
+ * nst_net with its buffers in device memory, forward and backward to the
+ * input recorded once as launch sequences and replayed.
+ *
+ * It follows nst_net's plan: a conv read only by its ReLU applies the ReLU
+ * itself (and its backward masks the gradient), a fire module's expands
+ * write straight into their parts of the concatenation, and only the used
+ * nodes' activations and gradients are kept (options->used_nodes; NULL =
+ * every named node and the input).  Nodes it cannot run yet (average
+ * pooling, a ReLU or a concatenation that cannot run in place) are refused
+ * with NST_ERR_INVALID: SqueezeNet 1.1 runs whatever layers are used.
+ * options->border is the objective's business and is ignored here.
+ *
+ * Every buffer is allocated by nst_gpu_net_new (one gradient buffer per kept
+ * tensor, none shared), so an evaluation allocates nothing. */
+#ifndef NST_GPU_NET_H
+#define NST_GPU_NET_H
+
+#include "gpu/kernels.h"
+#include "nn/net.h"
+
+typedef struct nst_gpu_net nst_gpu_net;
+
+/* Nodes 0..last_node of `model` for a [3, height, width] input; the
+ * model's weights are copied to the device (the model may be freed after). */
+nst_gpu_net *nst_gpu_net_new(nst_gpu *gpu, const nst_model *model, int height, int width, int last_node,
+                             const nst_net_options *options, nst_error *err);
+void nst_gpu_net_free(nst_gpu_net *net);
+
+/* The output shape of `node` (0..last_node). */
+void nst_gpu_net_shape(const nst_gpu_net *net, int node, int *c, int *h, int *w);
+
+/* Copies the input [3, H, W] (normalised) to the device and runs forward. */
+nst_status nst_gpu_net_forward(nst_gpu_net *net, const float *input, nst_error *err);
+/* The activation of a used node after the last forward, [c, h, w]. */
+nst_status nst_gpu_net_read_activation(nst_gpu_net *net, int node, float *out, nst_error *err);
+
+/* dL/d(output) of a used node.  A backward adds the later layers' terms
+ * into these buffers, so every used node's gradient is written anew before
+ * each nst_gpu_net_backward (zeros where the loss has no term). */
+nst_status nst_gpu_net_write_gradient(nst_gpu_net *net, int node, const float *grad, nst_error *err);
+/* Back-propagates to the input; grad_input [3, H, W] receives dL/d(input)
+ * (NULL: it stays on the device). */
+nst_status nst_gpu_net_backward(nst_gpu_net *net, float *grad_input, nst_error *err);
+
+#endif

@@ -1,0 +1,47 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// dx += dy routed through the forward's argmax, gathered per input pixel
+// from the windows that contain it, in increasing output order: the order
+// nn/layers.c adds them in, with no atomics.
+
+layout(local_size_x = 256) in;
+
+layout(push_constant) uniform Params {
+    int planes, in_h, in_w, out_h, out_w, kernel, stride;
+} pc;
+
+layout(std430, binding = 0) readonly buffer Argmax { uint argmax[]; };
+layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) buffer DX { float dx[]; };
+
+#include "common.glsl"
+
+// First and last output index whose window [o s, o s + kernel) holds i.
+void windows_of(int i, int out_len, out int first, out int last)
+{
+    int span = i - pc.kernel + 1;
+    first = span <= 0 ? 0 : (span + pc.stride - 1) / pc.stride;
+    last = min(i / pc.stride, out_len - 1);
+}
+
+void main()
+{
+    int q = int(flat_index());
+    int in_plane = pc.in_h * pc.in_w;
+    if (q >= pc.planes * in_plane)
+        return;
+    int p = q / in_plane, r = q - p * in_plane;
+    int iy = r / pc.in_w, ix = r - iy * pc.in_w;
+    int y0, y1, x0, x1;
+    windows_of(iy, pc.out_h, y0, y1);
+    windows_of(ix, pc.out_w, x0, x1);
+    int base = p * pc.out_h * pc.out_w;
+    float g = dx[q];
+    for (int oy = y0; oy <= y1; oy++)
+        for (int ox = x0; ox <= x1; ox++) {
+            int o = base + oy * pc.out_w + ox;
+            if (argmax[o] == uint(r))
+                g += dy[o];
+        }
+    dx[q] = g;
+}
