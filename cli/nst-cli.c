@@ -509,11 +509,12 @@ static int list_styles(void)
         print_error("%s", err.message);
         return EXIT_ENGINE;
     }
-    printf("%-26s %-40s %-20s %-8s %-5s %s\n", "NAME", "PAINTING", "PAINTER", "YEAR", "SCALE", "WHERE");
+    printf("%-26s %-40s %-20s %-8s %-5s %-8s %s\n", "NAME", "PAINTING", "PAINTER", "YEAR", "SCALE", "STRENGTH",
+           "WHERE");
     for (int i = 0; i < nst_gallery_count(gallery); i++) {
         const nst_style_entry *e = nst_gallery_entry(gallery, i);
-        printf("%-26s %-40s %-20s %-8s %-5g %s\n", e->name, e->title, e->painter[0] ? e->painter : "-",
-               e->year[0] ? e->year : "-", e->style_scale, e->path);
+        printf("%-26s %-40s %-20s %-8s %-5g %-8g %s\n", e->name, e->title, e->painter[0] ? e->painter : "-",
+               e->year[0] ? e->year : "-", e->style_scale, e->strength, e->path);
     }
     if (nst_gallery_count(gallery) == 0)
         printf("(the gallery is empty; looked in %s)\n", nst_gallery_folders(gallery));
@@ -630,8 +631,9 @@ static void print_help(nst_model_kind model)
            "Strength:\n"
            "  --strength N             0-100: how strongly the style shows (50 = the default weights);\n"
            "                           style weight = default x 10^d, d from -7 at 0 through -5 at 25,\n"
-           "                           0 at 50 to +2 at 100 (README, Strength); a raw --content-weight,\n"
-           "                           --style-weight or --tv-weight given too wins\n"
+           "                           0 at 50 to +2 at 100 (README, Strength); a gallery style adds\n"
+           "                           its recommended strength's d (--list-styles); a raw\n"
+           "                           --content-weight, --style-weight or --tv-weight given too wins\n"
            "\n"
            "Optimisation:\n"
            "  --iterations N           optimiser iterations; 0 = evaluate the start picture once (%d)\n"
