@@ -12,8 +12,11 @@
 #   the masks swapped, the other way round (so the check can fail); the same
 #   with a layer mask of an offset layer for the right half;
 # - the dialog with two gallery paintings, each with its region: its run uses
-#   both regions, screenshot $OUT/regions-dialog.png (look at it), OK adds
-#   one layer, one Ctrl+Z removes it.
+#   both regions, screenshot $OUT/regions-dialog.png (look at it); setting
+#   the second style's Region to "Whole picture" starts the live preview
+#   again with one region, and back to "ground" with two; OK adds one
+#   layer (the sky nearer The Great Wave, the ground nearer The Scream, as
+#   above), one Ctrl+Z removes it.
 . "$(dirname "$0")/lib.sh"
 need_tools Xvfb xdotool import gimp-3.0
 fresh_home
@@ -103,6 +106,26 @@ shot regions-screen
 [ -z "$(xdotool search --onlyvisible --name 'GIMP Message' 2>/dev/null)" ] || die "GIMP showed a message window"
 [ "$(grep "worker start:" "$LOG" | tail -1 | grep -c "2 styles, .* 2 regions")" = 1 ] ||
     die "the dialog's run did not use both regions: $(grep "worker start:" "$LOG" | tail -1)"
+# The second style's Region to "Whole picture" (Alt+2 is its source; Tab:
+# its painting, then its region; Home: the list's first): the live preview
+# starts again with one region.
+starts_before=$(log_count "worker start:")
+press "$window" alt+2 Tab Tab Home
+wait_for 60 log_has "setting style2-mask changed" || die "changing the region did not reach the plug-in"
+wait_for 120 eval '[ "$(log_count "worker start:")" -gt "$starts_before" ]' || die "no new run after the region changed"
+[ "$(grep "worker start:" "$LOG" | tail -1 | grep -c "2 styles, .* 1 regions")" = 1 ] ||
+    die "the run after the change does not have one region: $(grep "worker start:" "$LOG" | tail -1)"
+shot regions-dialog-changed "$window"
+# And back to "ground" (the combo keeps the focus; the channels come as in
+# the Channels dialog, the last saved on top): two regions again, and OK
+# once that run has finished; the result is measured below.
+starts_before=$(log_count "worker start:")
+done_before=$(log_count "worker done: ok")
+press "$window" Down
+wait_for 120 eval '[ "$(log_count "worker start:")" -gt "$starts_before" ]' || die "no new run after the region came back"
+[ "$(grep "worker start:" "$LOG" | tail -1 | grep -c "2 styles, .* 2 regions")" = 1 ] ||
+    die "the run after the region came back does not have two: $(grep "worker start:" "$LOG" | tail -1)"
+wait_for 300 eval '[ "$(log_count "worker done: ok")" -gt "$done_before" ]' || die "the last dialog run did not finish"
 press "$window" alt+o
 wait_for 300 log_has "DIALOG-OK" || die "OK did not add the result layer"
 sleep 1
@@ -114,32 +137,43 @@ GIMP_PID=
 if grep -i "duplicate mnemonic" "$LOG" >&2; then fail "duplicate mnemonics in the dialog"; fi
 
 # --- where the styles went -------------------------------------------------
-# The engine's style term of each half against each painting, divided by that
-# of the photo's same half: how much nearer the half came to the painting.
-half=$((W / 2))
+# The engine's style term of each part against each painting, divided by that
+# of the photo's same part: how much nearer the part came to the painting.
 style_of() { style_term "$1" "$NST_TEST_SOURCE_ROOT/data/styles/$2.jpg" 128; }
-nearness() { # nearness PICTURE: "left-style1 left-style2 right-style1 right-style2"
-    local side geometry style
-    for side in left right; do
-        [ $side = left ] && geometry=${half}x${H}+0+0 || geometry=$((W - half))x${H}+${half}+0
-        magick "$1" -crop "$geometry" +repage "${1%.png}-$side.png"
-        for style in starry_night the_scream; do printf '%s ' "$(style_of "${1%.png}-$side.png" $style)"; done
+nearness() { # nearness PICTURE STYLE1 STYLE2 GEOMETRY1 GEOMETRY2: "part1-style1 part1-style2 part2-..."
+    local picture=$1 styles="$2 $3" geometry style part=0
+    shift 3
+    for geometry in "$@"; do
+        part=$((part + 1))
+        magick "$picture" -crop "$geometry" +repage "${picture%.png}-part$part.png"
+        for style in $styles; do printf '%s ' "$(style_of "${picture%.png}-part$part.png" "$style")"; done
     done
 }
-photo=$(nearness "$OUT/photo-before.png")
-check_regions() { # check_regions TAG FIRST: FIRST (1 or 2) is the style expected on the left
-    python3 - "$1" "$2" "$photo" "$(nearness "$OUT/$1.png")" <<'EOF'
+# check_regions TAG PICTURE PHOTO FIRST STYLE1 STYLE2 GEOMETRY1 GEOMETRY2: with
+# FIRST 1, part 1 came nearer style 1 than style 2 and part 2 the other way
+# round; with FIRST 2, the reverse.
+check_regions() {
+    local tag=$1 picture=$2 photo=$3 first=$4
+    shift 4
+    python3 - "$tag" "$first" "$1 $2" "$(nearness "$photo" "$@")" "$(nearness "$picture" "$@")" <<'EOF'
 import sys
-tag, first, photo, result = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4].split()
-r = [float(a) / float(b) for a, b in zip(result, photo)]  # left-s1 left-s2 right-s1 right-s2
-print("[regions] %s: style term / photo's: left %.3f (starry_night) %.3f (the_scream), "
-      "right %.3f %.3f" % (tag, *r), file=sys.stderr)
-left_prefers_1, right_prefers_2 = r[0] < r[1], r[3] < r[2]
-ok = (left_prefers_1 and right_prefers_2) if first == 1 else (not left_prefers_1 and not right_prefers_2)
+tag, first, styles = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
+r = [float(a) / float(b) for a, b in zip(sys.argv[5].split(), sys.argv[4].split())]  # p1-s1 p1-s2 p2-s1 p2-s2
+print("[regions] %s: style term / photo's: part 1 %.3f (%s) %.3f (%s), part 2 %.3f %.3f"
+      % (tag, r[0], styles[0], r[1], styles[1], r[2], r[3]), file=sys.stderr)
+part1_prefers_1, part2_prefers_2 = r[0] < r[1], r[3] < r[2]
+ok = (part1_prefers_1 and part2_prefers_2) if first == 1 else (not part1_prefers_1 and not part2_prefers_2)
 sys.exit(0 if ok else 1)
 EOF
 }
-check_regions channels 1 || fail "channels: the halves did not take their own styles"
-check_regions swapped 2 || fail "swapped masks: the halves did not take the swapped styles"
-check_regions layer-mask 1 || fail "layer mask: the halves did not take their own styles"
+half=$((W / 2))
+halves="${half}x${H}+0+0 $((W - half))x${H}+${half}+0"
+for run in "channels 1" "swapped 2" "layer-mask 1"; do
+    set -- $run
+    check_regions "$1" "$OUT/$1.png" "$OUT/photo-before.png" "$2" starry_night the_scream $halves ||
+        fail "$1: the halves did not take the styles their regions give them"
+done
+sky=$((H * 2 / 5))  # as regions.py's selections
+check_regions dialog "$OUT/dialog-result.png" "$OUT/content.png" 1 great_wave the_scream "${W}x${sky}+0+0" \
+    "${W}x$((H - sky))+0+${sky}" || fail "dialog: the sky and the ground did not take their own paintings"
 note "ok"
