@@ -11,9 +11,9 @@ const char *const plugin_args_steering[] = {"content-weight", "style-weight", "t
                                             NULL};
 
 static const PluginSlotNames slot_names[PLUGIN_DIALOG_STYLES] = {
-    {"style-source", "style-preset", "style-layer", "style-file", "style1-blend"},
-    {"style2-source", "style2-preset", "style2-layer", "style2-file", "style2-blend"},
-    {"style3-source", "style3-preset", "style3-layer", "style3-file", "style3-blend"},
+    {"style-source", "style-preset", "style-layer", "style-file", "style1-blend", "style1-mask"},
+    {"style2-source", "style2-preset", "style2-layer", "style2-file", "style2-blend", "style2-mask"},
+    {"style3-source", "style3-preset", "style3-layer", "style3-file", "style3-blend", "style3-mask"},
 };
 
 const PluginSlotNames *plugin_args_slot(int slot)
@@ -211,6 +211,14 @@ void plugin_args_register(GimpProcedure *procedure)
         _("Blend weight of each style, in the order style-preset/style-layer/style-file, style-presets, "
           "style-files (empty = equal)"),
         G_PARAM_READWRITE);
+    /* Item IDs, not a drawable array: an unset drawable array is refused
+     * (see above), and an ID is what Script-Fu passes for a channel anyway. */
+    gimp_procedure_add_int32_array_argument(
+        procedure, "style-masks", _("Style regions"),
+        _("Where each style goes, in the order of style-blend: the ID of a channel (a saved selection) or a layer "
+          "mask of the image, white where that style paints, or 0 for the whole picture (empty = every style "
+          "everywhere).  Pixels that no region covers keep the content's look"),
+        G_PARAM_READWRITE);
 
     for (int slot = 0; slot < PLUGIN_DIALOG_STYLES; slot++) {
         const PluginSlotNames *names = plugin_args_slot(slot);
@@ -238,6 +246,10 @@ void plugin_args_register(GimpProcedure *procedure)
         gimp_procedure_add_double_aux_argument(procedure, names->blend, _("Blend"),
                                                _("How much of this style, against the others"), 0.0, 100.0,
                                                1.0, G_PARAM_READWRITE);
+        gimp_procedure_add_int_aux_argument(procedure, names->mask, _("Region"),
+                                            _("Where this style paints: the whole picture, or a saved selection "
+                                              "(Select ▸ Save to Channel) or a layer mask"),
+                                            0, G_MAXINT, 0, G_PARAM_READWRITE);
     }
     gimp_procedure_add_boolean_aux_argument(
         procedure, "live-preview", _("Li_ve preview"),
@@ -250,6 +262,7 @@ void plugin_args_register(GimpProcedure *procedure)
 /* Collects the styles of one read; the gallery is opened when a name needs it. */
 typedef struct StyleReader {
     PluginSettings *settings;
+    GimpImage *image; /* the regions must be of it (NULL: not checked) */
     nst_gallery *gallery;
     const nst_style_entry *first_entry; /* the first gallery style: its scale counts */
 } StyleReader;
@@ -321,7 +334,26 @@ static void add_style_preset(StyleReader *reader, const char *name, double blend
         reader->first_entry = entry;
 }
 
-/* The dialog's slots that are on, each with its blend weight. */
+/* Style `index`'s region: item `id` (0 = the whole picture), which must be
+ * a channel (a saved selection) or a layer mask of the image. */
+static void set_style_mask(StyleReader *reader, int index, int id)
+{
+    PluginSettings *settings = reader->settings;
+    if (id == 0 || index >= settings->n_styles)
+        return;
+    GimpItem *item = gimp_item_get_by_id(id); /* NULL when no item has the ID */
+    GimpImage *image = item != NULL ? gimp_item_get_image(item) : NULL;
+    if (item == NULL || !GIMP_IS_CHANNEL(item) ||
+        (reader->image != NULL && (image == NULL || gimp_image_get_id(image) != gimp_image_get_id(reader->image)))) {
+        settings_problem(settings, g_strdup_printf(_("The region of style %d (item %d) is not a channel (a saved "
+                                                     "selection) or a layer mask of this image."),
+                                                   index + 1, id));
+        return;
+    }
+    settings->styles[index].mask = g_object_ref(GIMP_DRAWABLE(item));
+}
+
+/* The dialog's slots that are on, each with its blend weight and region. */
 static void read_dialog_styles(StyleReader *reader, GimpProcedureConfig *config)
 {
     for (int slot = 0; slot < PLUGIN_DIALOG_STYLES; slot++) {
@@ -331,14 +363,17 @@ static void read_dialog_styles(StyleReader *reader, GimpProcedureConfig *config)
         GFile *file = NULL;
         char *preset = NULL;
         double blend = 1.0;
+        int mask = 0, before = reader->settings->n_styles;
         g_object_get(config, names->layer, &layer, names->file, &file, names->preset, &preset, names->blend, &blend,
-                     NULL);
+                     names->mask, &mask, NULL);
         if (source == PLUGIN_STYLE_SOURCE_GALLERY && preset != NULL && *preset != '\0')
             add_style_preset(reader, preset, blend);
         else if (source == PLUGIN_STYLE_SOURCE_LAYER && layer != NULL)
             add_style_layer(reader, layer, blend);
         else if (source == PLUGIN_STYLE_SOURCE_FILE && file != NULL)
             add_style_file(reader, file, blend);
+        if (reader->settings->n_styles > before)
+            set_style_mask(reader, before, mask);
         g_clear_object(&layer);
         g_clear_object(&file);
         g_free(preset);
@@ -352,9 +387,9 @@ static void read_script_styles(StyleReader *reader, GimpProcedureConfig *config)
     GFile *file = NULL;
     char *preset = NULL;
     char **presets = NULL, **files = NULL;
-    GimpArray *blend = NULL;
+    GimpArray *blend = NULL, *masks = NULL;
     g_object_get(config, "style-layer", &layer, "style-file", &file, "style-preset", &preset, "style-presets",
-                 &presets, "style-files", &files, "style-blend", &blend, NULL);
+                 &presets, "style-files", &files, "style-blend", &blend, "style-masks", &masks, NULL);
     gboolean has_preset = preset != NULL && *preset != '\0';
     if (has_preset + (layer != NULL) + (file != NULL) > 1)
         settings_problem(reader->settings,
@@ -382,6 +417,14 @@ static void read_script_styles(StyleReader *reader, GimpProcedureConfig *config)
                                                    settings->n_styles));
     for (gsize i = 0; i < n_blend && i < (gsize)settings->n_styles; i++)
         settings->styles[i].blend = weights[i];
+
+    gsize n_masks = 0;
+    const gint32 *ids = masks != NULL ? gimp_int32_array_get_values(masks, &n_masks) : NULL;
+    if (n_masks > (gsize)settings->n_styles)
+        settings_problem(settings, g_strdup_printf(_("“style-masks” has %d regions for %d styles."), (int)n_masks,
+                                                   settings->n_styles));
+    for (gsize i = 0; i < n_masks && i < (gsize)settings->n_styles; i++)
+        set_style_mask(reader, (int)i, ids[i]);
     g_clear_object(&layer);
     g_clear_object(&file);
     g_free(preset);
@@ -389,6 +432,8 @@ static void read_script_styles(StyleReader *reader, GimpProcedureConfig *config)
     g_strfreev(files);
     if (blend != NULL)
         gimp_array_free(blend);
+    if (masks != NULL)
+        gimp_array_free(masks);
 }
 
 static void check_blend(PluginSettings *settings)
@@ -423,7 +468,8 @@ static gboolean read_weights(GimpProcedureConfig *config, nst_model_kind kind, n
     return style_weight != pdb.style_weight;
 }
 
-void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, gboolean from_dialog)
+void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, GimpImage *image,
+                          gboolean from_dialog)
 {
     int iterations, size, seed, max_memory_mib;
     double learning_rate, style_scale;
@@ -448,7 +494,7 @@ void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config,
     settings->output = gimp_procedure_config_get_choice_id(config, "output");
     settings->live_preview = live_preview;
 
-    StyleReader reader = {settings, NULL, NULL};
+    StyleReader reader = {settings, image, NULL, NULL};
     if (from_dialog)
         read_dialog_styles(&reader, config);
     else
@@ -475,9 +521,10 @@ void plugin_settings_pick_style_source(GimpProcedureConfig *config)
                      NULL);
     /* A script's further styles go to the dialog's further slots. */
     char **presets = NULL, **files = NULL;
-    GimpArray *blend = NULL;
-    g_object_get(config, "style-presets", &presets, "style-files", &files, "style-blend", &blend, NULL);
-    gsize n_blend = 0, used = 0;
+    GimpArray *blend = NULL, *masks = NULL;
+    g_object_get(config, "style-presets", &presets, "style-files", &files, "style-blend", &blend, "style-masks",
+                 &masks, NULL);
+    gsize n_blend = 0, used = 0, n_masks = 0;
     const double *weights = blend != NULL ? gimp_double_array_get_values(blend, &n_blend) : NULL;
     int n_presets = presets != NULL ? (int)g_strv_length(presets) : 0;
     int n_files = files != NULL ? (int)g_strv_length(files) : 0;
@@ -495,10 +542,16 @@ void plugin_settings_pick_style_source(GimpProcedureConfig *config)
     }
     for (gsize i = 0; n_blend == used && i < used; i++)
         g_object_set(config, plugin_args_slot((int)i)->blend, weights[i], NULL);
+    /* A script's regions, one per slot used (the first slot counts even alone). */
+    const gint32 *ids = masks != NULL ? gimp_int32_array_get_values(masks, &n_masks) : NULL;
+    for (gsize i = 0; n_masks > 0 && n_masks <= MAX(used, 1) && i < MAX(used, 1); i++)
+        g_object_set(config, plugin_args_slot((int)i)->mask, i < n_masks ? ids[i] : 0, NULL);
     g_strfreev(presets);
     g_strfreev(files);
     if (blend != NULL)
         gimp_array_free(blend);
+    if (masks != NULL)
+        gimp_array_free(masks);
 
     /* The gallery's first painting, so a new user sees a style at once. */
     nst_gallery *gallery = has_preset ? NULL : plugin_gallery_open(NULL);
@@ -520,6 +573,9 @@ static gboolean same_style(const PluginStyle *a, const PluginStyle *b)
     if ((a->layer == NULL) != (b->layer == NULL) || (a->file == NULL) != (b->file == NULL) || a->blend != b->blend)
         return FALSE;
     if (a->layer != NULL && gimp_item_get_id(GIMP_ITEM(a->layer)) != gimp_item_get_id(GIMP_ITEM(b->layer)))
+        return FALSE;
+    if ((a->mask != NULL ? gimp_item_get_id(GIMP_ITEM(a->mask)) : 0) !=
+        (b->mask != NULL ? gimp_item_get_id(GIMP_ITEM(b->mask)) : 0))
         return FALSE;
     return a->file == NULL || g_file_equal(a->file, b->file);
 }
@@ -545,6 +601,7 @@ void plugin_settings_clear(PluginSettings *settings)
     for (int i = 0; i < settings->n_styles; i++) {
         g_clear_object(&settings->styles[i].layer);
         g_clear_object(&settings->styles[i].file);
+        g_clear_object(&settings->styles[i].mask);
         g_clear_pointer(&settings->styles[i].name, g_free);
     }
     settings->n_styles = 0;
@@ -555,7 +612,7 @@ void plugin_settings_read_steering(GimpProcedureConfig *config, gboolean from_di
                                 double *style_weight, double *tv_weight, double *style_scale)
 {
     PluginSettings now;
-    plugin_settings_read(&now, config, from_dialog);
+    plugin_settings_read(&now, config, NULL, from_dialog);
     *content_weight = now.params.content_weight;
     *style_weight = now.params.style_weight;
     *tv_weight = now.params.tv_weight;
@@ -578,7 +635,8 @@ gboolean plugin_settings_check(const PluginSettings *settings, GimpDrawable *con
     if (!plugin_drawable_check_exists(content, error))
         return FALSE;
     for (int i = 0; i < settings->n_styles; i++)
-        if (settings->styles[i].layer != NULL && !plugin_drawable_check_exists(settings->styles[i].layer, error))
+        if ((settings->styles[i].layer != NULL && !plugin_drawable_check_exists(settings->styles[i].layer, error)) ||
+            (settings->styles[i].mask != NULL && !plugin_drawable_check_exists(settings->styles[i].mask, error)))
             return FALSE;
     int width = gimp_drawable_get_width(content);
     int height = gimp_drawable_get_height(content);

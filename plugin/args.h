@@ -24,6 +24,7 @@ typedef struct PluginStyle {
     GFile *file;         /* a reference, or NULL */
     char *name;          /* for the result layer's name */
     double blend;
+    GimpDrawable *mask; /* a reference to its region (a channel or a layer mask), or NULL: everywhere */
 } PluginStyle;
 
 typedef struct PluginSettings {
@@ -49,10 +50,14 @@ extern const char *const plugin_args_steering[];
  * style-layer / style-file, then every style-presets and style-files
  * entry, blended by style-blend; plugin_settings_check() insists
  * on at least one.  Weights: strength gives them, and a raw content-weight,
- * style-weight or tv-weight set to other than its default wins.  With a
+ * style-weight or tv-weight set to other than its default wins.  Regions:
+ * the slots' masks, or a script's style-masks (item IDs in the order of
+ * style-blend, 0 = the whole picture); an ID that is not a channel or layer
+ * mask of `image` (NULL: any image's), or more of them than styles, is a problem.  With a
  * gallery entry among the styles, the first one's recommended style scale
  * multiplies style-scale. */
-void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, gboolean from_dialog);
+void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, GimpImage *image,
+                          gboolean from_dialog);
 void plugin_settings_clear(PluginSettings *settings);
 
 /* TRUE when both settings make the same picture (output and preview aside):
@@ -62,7 +67,8 @@ gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSetti
 /* When exactly one of style-preset / style-layer / style-file is set (a
  * script's call, or the last values), points the dialog's style-source
  * choice at it; a script's style-presets and style-files fill the further
- * slots (with style-blend's weights when it has one per slot used); a slot's
+ * slots (with style-blend's weights when it has one per slot used, and
+ * style-masks' regions when it has no more than the slots used); a slot's
  * painting left empty gets the gallery's first. */
 void plugin_settings_pick_style_source(GimpProcedureConfig *config);
 
@@ -83,9 +89,10 @@ void plugin_settings_read_steering(GimpProcedureConfig *config, gboolean from_di
 
 /* The config properties of the dialog's style slot `slot` (0-based):
  * "style-source" / "style2-source"..., "style-preset", "style-layer",
- * "style-file", "style1-blend" / "style2-blend"... (static strings). */
+ * "style-file", "style1-blend" / "style2-blend"..., "style1-mask" /
+ * "style2-mask"... (the region's item ID, 0 = the whole picture; static strings). */
 typedef struct PluginSlotNames {
-    const char *source, *preset, *layer, *file, *blend;
+    const char *source, *preset, *layer, *file, *blend, *mask;
 } PluginSlotNames;
 const PluginSlotNames *plugin_args_slot(int slot);
 

@@ -240,14 +240,15 @@ static gboolean job_idle(gpointer data)
 /* The transfer with the job's pictures and callbacks; the model comes on
  * the worker. */
 static nst_transfer *transfer_new(const nst_params *params, const nst_image *content, nst_image *const *styles,
-                                  const double *blends, int n_styles, PluginJob *job, nst_error *err)
+                                  nst_image *const *masks, const double *blends, int n_styles, PluginJob *job,
+                                  nst_error *err)
 {
     nst_transfer *transfer = nst_transfer_new(NULL, params, err);
     if (transfer == NULL)
         return NULL;
     nst_status status = nst_transfer_set_content(transfer, content, err);
     for (int i = 0; i < n_styles && status == NST_OK; i++)
-        status = nst_transfer_add_style(transfer, styles[i], blends[i], err);
+        status = nst_transfer_add_style_masked(transfer, styles[i], blends[i], masks ? masks[i] : NULL, err);
     if (status != NST_OK) {
         nst_transfer_free(transfer);
         return NULL;
@@ -259,7 +260,8 @@ static nst_transfer *transfer_new(const nst_params *params, const nst_image *con
 }
 
 PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
-                            nst_image *const *styles, const double *blends, int n_styles, int output_width,
+                            nst_image *const *styles, nst_image *const *masks, const double *blends, int n_styles,
+                            int output_width,
                             int output_height, gint64 frame_interval_us, const PluginJobCallbacks *callbacks)
 {
     PluginJob *job = g_new0(PluginJob, 1);
@@ -272,15 +274,19 @@ PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_i
     job->status = NST_OK;
     /* The transfer keeps its own copies of the pictures. */
     n_styles = MIN(n_styles, NST_MAX_STYLES);
-    job->transfer = transfer_new(params, content, styles, blends, n_styles, job, &job->error);
+    job->transfer = transfer_new(params, content, styles, masks, blends, n_styles, job, &job->error);
     nst_image_free(content);
-    for (int i = 0; i < n_styles; i++)
+    int n_masks = 0;
+    for (int i = 0; i < n_styles; i++) {
         nst_image_free(styles[i]);
+        n_masks += masks != NULL && masks[i] != NULL;
+        nst_image_free(masks != NULL ? masks[i] : NULL);
+    }
     plugin_debug("worker start: model %s, %d iterations, size %d, seed %llu, weights %g/%g/%g, %d styles, "
-              "style scale %g",
+              "style scale %g, %d regions",
               nst_model_kind_name(kind), params->iterations, params->size,
               (unsigned long long)params->seed, params->content_weight, params->style_weight,
-              params->tv_weight, n_styles, params->style_scale);
+              params->tv_weight, n_styles, params->style_scale, n_masks);
     job->thread = g_thread_new("nst-worker", job_worker, job);
     return job;
 }

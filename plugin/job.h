@@ -23,12 +23,14 @@ typedef struct PluginJobCallbacks {
     gpointer user_data;
 } PluginJobCallbacks;
 
-/* Takes ownership of content and the n_styles style pictures (blended with
- * these weights; n_styles <= NST_MAX_STYLES).  Frames and the result are resized
+/* Takes ownership of content, the n_styles style pictures (blended with
+ * these weights; n_styles <= NST_MAX_STYLES) and their masks (NULL, or an
+ * entry NULL: that style everywhere).  Frames and the result are resized
  * to output_width x output_height.  frame_interval_us throttles previews
  * (0 = no previews). */
 PluginJob *plugin_job_start(nst_model_kind kind, const nst_params *params, nst_image *content,
-                      nst_image *const *styles, const double *blends, int n_styles, int output_width, int output_height,
+                      nst_image *const *styles, nst_image *const *masks, const double *blends, int n_styles,
+                      int output_width, int output_height,
                       gint64 frame_interval_us, const PluginJobCallbacks *callbacks);
 
 /* Asks the worker to stop; returns at once. */

@@ -117,6 +117,38 @@ nst_image *plugin_drawable_read(GimpDrawable *drawable, GError **error)
     return image;
 }
 
+nst_image *plugin_mask_read(GimpDrawable *mask, GimpDrawable *content, GError **error)
+{
+    if (!plugin_drawable_check_exists(content, error))
+        return NULL;
+    GeglBuffer *buffer = drawable_buffer(mask, FALSE, error);
+    if (buffer == NULL)
+        return NULL;
+    int width = gimp_drawable_get_width(content), height = gimp_drawable_get_height(content);
+    int content_x, content_y, mask_x, mask_y;
+    gimp_drawable_get_offsets(content, &content_x, &content_y);
+    gimp_drawable_get_offsets(mask, &mask_x, &mask_y);
+    float *grey = alloc_floats(width, height, 1, error);
+    nst_error err = {0};
+    nst_image *image = grey != NULL ? nst_image_new(width, height, &err) : NULL;
+    if (image != NULL) {
+        /* The layer's rectangle in the mask's own pixels; outside the mask
+         * the abyss reads as 0, not covered.  A channel's "Y" is linear
+         * coverage, as GIMP itself applies a selection. */
+        gegl_buffer_get(buffer, GEGL_RECTANGLE(content_x - mask_x, content_y - mask_y, width, height), 1.0,
+                        babl_format("Y float"), grey, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+        size_t pixels = (size_t)width * (size_t)height;
+        for (size_t i = 0; i < pixels; i++)
+            image->rgb[3 * i + 0] = image->rgb[3 * i + 1] = image->rgb[3 * i + 2] = grey[i];
+    } else if (grey != NULL) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, _("Cannot read the region “%s”: %s"),
+                    gimp_item_get_name(GIMP_ITEM(mask)), err.message);
+    }
+    g_free(grey);
+    g_object_unref(buffer);
+    return image;
+}
+
 nst_image *plugin_file_read(GFile *file, GError **error)
 {
     GimpImage *loaded = gimp_file_load(GIMP_RUN_NONINTERACTIVE, file);

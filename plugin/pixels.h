@@ -21,6 +21,10 @@ gboolean plugin_drawable_check_writable(GimpDrawable *drawable, GError **error);
 /* The drawable's non-linear RGB in [0,1], the colours under transparency
  * replaced by those of their visible surroundings (nst_image_fill_transparent). */
 nst_image *plugin_drawable_read(GimpDrawable *drawable, GError **error);
+/* A style's region for `content`: the mask (a channel or a layer mask) as
+ * linear coverage in every colour, at the content's size, aligned on the
+ * canvas by both offsets; what the mask does not reach counts as 0. */
+nst_image *plugin_mask_read(GimpDrawable *mask, GimpDrawable *content, GError **error);
 /* Any picture GIMP can open, flattened. */
 nst_image *plugin_file_read(GFile *file, GError **error);
 

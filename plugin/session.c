@@ -53,7 +53,7 @@ static void session_init(Session *s, GimpImage *image, GimpDrawable *content, Gi
     s->content = content;
     s->config = config;
     s->from_dialog = from_dialog;
-    plugin_settings_read(&s->settings, config, from_dialog);
+    plugin_settings_read(&s->settings, config, image, from_dialog);
 }
 
 /* ---- the style pictures ------------------------------------------------- */
@@ -99,14 +99,29 @@ static nst_image *session_style_copy(Session *s, int index, GError **error)
     return copy;
 }
 
-/* Every style's picture, or none (FALSE with *error). */
-static gboolean session_style_copies(Session *s, nst_image **styles, double *blends, GError **error)
+static void free_pictures(nst_image **pictures, int n)
+{
+    for (int i = 0; i < n; i++)
+        nst_image_free(pictures[i]);
+}
+
+/* Every style's picture and region (NULL: everywhere), or none (FALSE with
+ * *error).  A region is read at each start, like a style layer: the user may
+ * change the saved selection while the dialog is open. */
+static gboolean session_style_copies(Session *s, nst_image **styles, nst_image **masks, double *blends,
+                                     GError **error)
 {
     for (int i = 0; i < s->settings.n_styles; i++) {
-        blends[i] = s->settings.styles[i].blend;
-        if ((styles[i] = session_style_copy(s, i, error)) == NULL) {
-            while (i-- > 0)
-                nst_image_free(styles[i]);
+        const PluginStyle *style = &s->settings.styles[i];
+        blends[i] = style->blend;
+        masks[i] = NULL;
+        styles[i] = session_style_copy(s, i, error);
+        if (styles[i] != NULL && style->mask != NULL &&
+            (masks[i] = plugin_mask_read(style->mask, s->content, error)) == NULL)
+            g_clear_pointer(&styles[i], nst_image_free);
+        if (styles[i] == NULL) {
+            free_pictures(styles, i);
+            free_pictures(masks, i);
             return FALSE;
         }
     }
@@ -149,6 +164,7 @@ static gboolean add_preview_edit(Session *s, gpointer data)
 {
     GError **error = data;
     GimpLayer **selected = gimp_image_get_selected_layers(s->image);
+    GimpChannel **channels = gimp_image_get_selected_channels(s->image);
     s->preview = plugin_layer_new_above(s->image, s->content, _("Neural style preview"), error);
     if (s->preview != NULL) {
         char *pid = g_strdup_printf("%d", (int)getpid());
@@ -162,10 +178,15 @@ static gboolean add_preview_edit(Session *s, gpointer data)
         gimp_parasite_free(parasite);
         g_free(pid);
     }
-    /* The user's edits meanwhile go to their own layers, not to the preview. */
-    if (selected != NULL)
+    /* The user's edits meanwhile go to their own layers (or the channel just
+     * saved), not to the preview; layers last, should one choice clear the
+     * other.  GIMP 3.0.4 refuses an empty array. */
+    if (channels != NULL && channels[0] != NULL)
+        gimp_image_set_selected_channels(s->image, (const GimpChannel **)channels);
+    if (selected != NULL && selected[0] != NULL)
         gimp_image_set_selected_layers(s->image, (const GimpLayer **)selected);
     g_free(selected);
+    g_free(channels);
     return s->preview != NULL;
 }
 
@@ -371,7 +392,7 @@ static char *pixels_checksum(const nst_image *image)
 static gboolean session_start_job(Session *s, GError **error)
 {
     plugin_settings_clear(&s->settings);
-    plugin_settings_read(&s->settings, s->config, s->from_dialog);
+    plugin_settings_read(&s->settings, s->config, s->image, s->from_dialog);
     if (!plugin_settings_check(&s->settings, s->content, error))
         return FALSE;
 
@@ -380,9 +401,9 @@ static gboolean session_start_job(Session *s, GError **error)
     nst_image_free(s->content_pixels);
     if ((s->content_pixels = plugin_drawable_read(s->content, error)) == NULL)
         return FALSE;
-    nst_image *styles[NST_MAX_STYLES];
+    nst_image *styles[NST_MAX_STYLES], *masks[NST_MAX_STYLES];
     double blends[NST_MAX_STYLES];
-    if (!session_style_copies(s, styles, blends, error))
+    if (!session_style_copies(s, styles, masks, blends, error))
         return FALSE;
     int n_styles = s->settings.n_styles;
     if (plugin_debug_enabled()) {
@@ -395,8 +416,8 @@ static gboolean session_start_job(Session *s, GError **error)
     gimp_progress_init(_("Neural style transfer"));
     nst_image *content = nst_image_copy(s->content_pixels, &err);
     if (content == NULL) {
-        for (int i = 0; i < n_styles; i++)
-            nst_image_free(styles[i]);
+        free_pictures(styles, n_styles);
+        free_pictures(masks, n_styles);
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
         return FALSE;
     }
@@ -406,7 +427,7 @@ static gboolean session_start_job(Session *s, GError **error)
     s->result = NULL;
     g_clear_error(&s->job_error);
     s->job_stale = FALSE;
-    s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, styles, blends, n_styles,
+    s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, styles, masks, blends, n_styles,
                            s->content_pixels->width, s->content_pixels->height,
                            previews ? FRAME_INTERVAL_US : 0, &callbacks);
     return TRUE;
@@ -450,7 +471,7 @@ static gboolean restart_timeout(gpointer data)
 static gboolean settings_changed(Session *s)
 {
     PluginSettings now;
-    plugin_settings_read(&now, s->config, s->from_dialog);
+    plugin_settings_read(&now, s->config, s->image, s->from_dialog);
     gboolean changed = !plugin_settings_same_picture(&now, &s->settings);
     plugin_settings_clear(&now);
     return changed;
@@ -607,8 +628,43 @@ static void on_cancel_while_finishing(gpointer data)
     }
 }
 
-/* The dialog, with the gallery's paintings and the style slots' properties. */
-static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config)
+/* The layer masks among `items` and inside their groups, as regions. */
+static void collect_layer_masks(GimpItem **items, GArray *regions)
+{
+    for (int i = 0; items != NULL && items[i] != NULL; i++) {
+        GimpLayerMask *mask = GIMP_IS_LAYER(items[i]) ? gimp_layer_get_mask(GIMP_LAYER(items[i])) : NULL;
+        if (mask != NULL) {
+            UiRegionItem region = {gimp_item_get_id(GIMP_ITEM(mask)),
+                                   g_strdup_printf(_("Layer mask of “%s”"), gimp_item_get_name(items[i]))};
+            g_array_append_val(regions, region);
+        }
+        if (gimp_item_is_group(items[i])) {
+            GimpItem **children = gimp_item_get_children(items[i]);
+            collect_layer_masks(children, regions);
+            g_free(children);
+        }
+    }
+}
+
+/* What the dialog's Region choices offer: the saved selections, then the layer masks. */
+static GArray *image_regions(GimpImage *image)
+{
+    GArray *regions = g_array_new(FALSE, FALSE, sizeof(UiRegionItem));
+    GimpChannel **channels = gimp_image_get_channels(image);
+    for (int i = 0; channels != NULL && channels[i] != NULL; i++) {
+        UiRegionItem region = {gimp_item_get_id(GIMP_ITEM(channels[i])),
+                               g_strdup(gimp_item_get_name(GIMP_ITEM(channels[i])))};
+        g_array_append_val(regions, region);
+    }
+    g_free(channels);
+    GimpLayer **layers = gimp_image_get_layers(image);
+    collect_layer_masks((GimpItem **)layers, regions);
+    g_free(layers);
+    return regions;
+}
+
+/* The dialog, with the gallery's paintings, the image's regions and the style slots' properties. */
+static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpImage *image, GimpProcedureConfig *config)
 {
     nst_error err = {0};
     nst_gallery *gallery = plugin_gallery_open(&err);
@@ -626,9 +682,14 @@ static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpProcedureConfi
     UiStyleSlot slots[PLUGIN_DIALOG_STYLES];
     for (int i = 0; i < PLUGIN_DIALOG_STYLES; i++) {
         const PluginSlotNames *names = plugin_args_slot(i);
-        slots[i] = (UiStyleSlot){names->source, names->preset, names->layer, names->file, names->blend};
+        slots[i] = (UiStyleSlot){names->source, names->preset, names->layer, names->file, names->blend, names->mask};
     }
-    UiDialog *dialog = ui_dialog_new(procedure, config, items, n, slots, PLUGIN_DIALOG_STYLES);
+    GArray *regions = image_regions(image);
+    UiDialog *dialog = ui_dialog_new(procedure, config, items, n, (UiRegionItem *)(void *)regions->data,
+                                     (int)regions->len, slots, PLUGIN_DIALOG_STYLES);
+    for (guint i = 0; i < regions->len; i++)
+        g_free((char *)g_array_index(regions, UiRegionItem, i).label);
+    g_array_free(regions, TRUE);
     g_strfreev(bylines);
     g_free(items);
     nst_gallery_free(gallery);
@@ -643,7 +704,7 @@ GimpPDBStatusType plugin_session_run_interactive(GimpProcedure *procedure, GimpI
     session_init(&s, image, content, config, TRUE);
     session_remove_stale_previews(&s);
     plugin_settings_pick_style_source(config);
-    s.dialog = session_dialog_new(procedure, config);
+    s.dialog = session_dialog_new(procedure, image, config);
 
     gboolean live;
     g_object_get(config, "live-preview", &live, NULL);

@@ -1,6 +1,7 @@
 #include "dialog.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 #include "common.h"
 #include "nst/nst.h" /* the engine's names of its choices */
@@ -12,7 +13,7 @@
 /* The widgets of one style slot that come and go with its source. */
 typedef struct SlotWidgets {
     UiStyleSlot names;
-    GtkWidget *preset, *layer, *file, *blend;
+    GtkWidget *preset, *layer, *file, *blend, *region;
 } SlotWidgets;
 
 struct UiDialog {
@@ -122,6 +123,19 @@ static GtkListStore *gallery_store(const UiGalleryItem *items, int n_items)
     return store;
 }
 
+/* A row: `label_text` and `combo`. */
+static GtkWidget *labelled_row(const char *label_text, GtkWidget *combo)
+{
+    GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    GtkWidget *label = gtk_label_new(label_text);
+    gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
+    gtk_label_set_xalign(GTK_LABEL(label), 0.0);
+    gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(row), combo, TRUE, TRUE, 0);
+    gtk_widget_show_all(row);
+    return row;
+}
+
 /* A label and a combo of the paintings, its choice bound to `property`. */
 static GtkWidget *gallery_combo(GtkListStore *store, GimpProcedureConfig *config, const char *property,
                                 const char *label_text)
@@ -136,15 +150,66 @@ static GtkWidget *gallery_combo(GtkListStore *store, GimpProcedureConfig *config
     gtk_cell_layout_pack_start(GTK_CELL_LAYOUT(combo), text, TRUE);
     gtk_cell_layout_add_attribute(GTK_CELL_LAYOUT(combo), text, "markup", GALLERY_MARKUP);
     g_object_bind_property(config, property, combo, "active-id", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+    return labelled_row(label_text, combo);
+}
 
-    GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
-    GtkWidget *label = gtk_label_new(label_text);
-    gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
-    gtk_label_set_xalign(GTK_LABEL(label), 0.0);
-    gtk_box_pack_start(GTK_BOX(row), label, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(row), combo, TRUE, TRUE, 0);
-    gtk_widget_show_all(row);
-    return row;
+/* ---- the region combo ---- */
+
+enum { REGION_LABEL, REGION_ID, REGION_COLUMNS };
+
+static GtkListStore *region_store(const UiRegionItem *items, int n_items)
+{
+    GtkListStore *store = gtk_list_store_new(REGION_COLUMNS, G_TYPE_STRING, G_TYPE_STRING);
+    gtk_list_store_insert_with_values(store, NULL, -1, REGION_LABEL, _("Whole picture"), REGION_ID, "0", -1);
+    for (int i = 0; i < n_items; i++) {
+        char *id = g_strdup_printf("%d", items[i].id);
+        gtk_list_store_insert_with_values(store, NULL, -1, REGION_LABEL, items[i].label, REGION_ID, id, -1);
+        g_free(id);
+    }
+    return store;
+}
+
+/* The combo's ids are the item IDs as text. */
+static gboolean region_id_to_text(GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+    (void)binding;
+    (void)data;
+    g_value_take_string(to, g_strdup_printf("%d", g_value_get_int(from)));
+    return TRUE;
+}
+
+static gboolean region_text_to_id(GBinding *binding, const GValue *from, GValue *to, gpointer data)
+{
+    (void)binding;
+    (void)data;
+    const char *text = g_value_get_string(from);
+    if (text == NULL)
+        return FALSE;
+    g_value_set_int(to, atoi(text));
+    return TRUE;
+}
+
+/* A label and a combo of the regions, its choice bound to the int `property`. */
+static GtkWidget *region_combo(GtkListStore *store, GimpProcedureConfig *config, const char *property)
+{
+    GtkWidget *combo = gtk_combo_box_new_with_model(GTK_TREE_MODEL(store));
+    gtk_combo_box_set_id_column(GTK_COMBO_BOX(combo), REGION_ID);
+    GtkCellRenderer *text = gtk_cell_renderer_text_new();
+    gtk_cell_layout_pack_start(GTK_CELL_LAYOUT(combo), text, TRUE);
+    gtk_cell_layout_add_attribute(GTK_CELL_LAYOUT(combo), text, "text", REGION_LABEL);
+    gtk_widget_set_tooltip_text(combo, _("Where this style paints.  Select the area on the canvas and save it "
+                                         "with Select ▸ Save to Channel, or give a layer a mask: it appears "
+                                         "here.  Where no style's region reaches, the picture keeps its look."));
+    /* The last values may name a region of another image. */
+    int id = 0;
+    g_object_get(config, property, &id, NULL);
+    char *text_id = g_strdup_printf("%d", id);
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(combo), text_id))
+        g_object_set(config, property, 0, NULL);
+    g_free(text_id);
+    g_object_bind_property_full(config, property, combo, "active-id", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE,
+                                region_id_to_text, region_text_to_id, NULL, NULL);
+    return labelled_row(_("Region"), combo);
 }
 
 /* ---- what each slot shows ---- */
@@ -178,6 +243,7 @@ static void update_slots(UiDialog *nd)
         set_shown(w->layer, slot_is(nd, i, "layer"));
         set_shown(w->file, slot_is(nd, i, "file"));
         set_shown(w->blend, i == 0 ? others : !slot_is(nd, i, "none"));
+        set_shown(w->region, i == 0 || !slot_is(nd, i, "none"));
     }
 }
 
@@ -196,23 +262,30 @@ static GtkWidget *property_widget(GimpProcedureDialog *dialog, const char *prope
     return widget;
 }
 
-/* One slot's box: source, painting (the gallery combo), layer, file, blend. */
-static void fill_slot(UiDialog *nd, GimpProcedureDialog *dialog, GtkListStore *store, GtkWidget *box, int slot,
-                      const char *painting_label)
+/* Puts `widget` (shown by update_slots) into `box` at `child`'s place plus `after`. */
+static void insert_at(GtkWidget *box, GtkWidget *widget, GtkWidget *child, int after)
+{
+    gtk_widget_set_no_show_all(widget, TRUE);
+    gtk_box_pack_start(GTK_BOX(box), widget, FALSE, FALSE, 0);
+    GList *children = gtk_container_get_children(GTK_CONTAINER(box));
+    int position = g_list_index(children, child);
+    g_list_free(children);
+    gtk_box_reorder_child(GTK_BOX(box), widget, position + after);
+}
+
+/* One slot's box: source, painting (the gallery combo), layer, file, region, blend. */
+static void fill_slot(UiDialog *nd, GimpProcedureDialog *dialog, GtkListStore *store, GtkListStore *regions,
+                      GtkWidget *box, int slot, const char *painting_label)
 {
     SlotWidgets *w = &nd->slots[slot];
     w->preset = gallery_combo(store, nd->config, w->names.preset, painting_label);
-    gtk_widget_set_no_show_all(w->preset, TRUE);
-    gtk_box_pack_start(GTK_BOX(box), w->preset, FALSE, FALSE, 0);
     /* Right under its source. */
-    GList *children = gtk_container_get_children(GTK_CONTAINER(box));
-    int source_position = g_list_index(children, gimp_procedure_dialog_get_widget(dialog, w->names.source,
-                                                                                   G_TYPE_NONE));
-    g_list_free(children);
-    gtk_box_reorder_child(GTK_BOX(box), w->preset, source_position + 1);
+    insert_at(box, w->preset, gimp_procedure_dialog_get_widget(dialog, w->names.source, G_TYPE_NONE), 1);
     w->layer = property_widget(dialog, w->names.layer);
     w->file = property_widget(dialog, w->names.file);
     w->blend = property_widget(dialog, w->names.blend);
+    w->region = region_combo(regions, nd->config, w->names.mask);
+    insert_at(box, w->region, w->blend, 0);
     char *signal = g_strconcat("notify::", w->names.source, NULL);
     g_signal_connect(nd->config, signal, G_CALLBACK(on_source_changed), nd);
     g_free(signal);
@@ -225,7 +298,8 @@ static void blend_entry(GimpProcedureDialog *dialog, const char *property)
 }
 
 UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, const UiGalleryItem *gallery,
-                        int n_gallery, const UiStyleSlot *slots, int n_slots)
+                        int n_gallery, const UiRegionItem *regions, int n_regions, const UiStyleSlot *slots,
+                        int n_slots)
 {
     gimp_ui_init(PLUGIN_BINARY);
 
@@ -237,13 +311,14 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
     nd->window = gimp_procedure_dialog_new(procedure, config, _("Neural Style Transfer"));
     GimpProcedureDialog *dialog = GIMP_PROCEDURE_DIALOG(nd->window);
     GtkListStore *store = gallery_store(gallery, n_gallery);
+    GtkListStore *region_list = region_store(regions, n_regions);
 
     /* The style first: where it comes from, and only what that needs. */
     for (int i = 0; i < nd->n_slots; i++)
         blend_entry(dialog, slots[i].blend);
     GtkWidget *first = titled_box(dialog, FRAME, "style-frame", _("Style"), slots[0].source, slots[0].layer,
                                   slots[0].file, slots[0].blend, NULL);
-    fill_slot(nd, dialog, store, first, 0, _("Painting"));
+    fill_slot(nd, dialog, store, region_list, first, 0, _("Painting"));
     GList *more = NULL;
     for (int i = 1; i < nd->n_slots; i++) {
         more = g_list_append(more, (gpointer)slots[i].source);
@@ -255,10 +330,11 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
     g_list_free(more);
     gtk_box_set_spacing(GTK_BOX(more_box), 4);
     for (int i = 1; i < nd->n_slots; i++)
-        fill_slot(nd, dialog, store, more_box, i, _("Painting"));
+        fill_slot(nd, dialog, store, region_list, more_box, i, _("Painting"));
     gimp_procedure_dialog_get_label(dialog, "more-styles-title", _("Blend with more styles"), FALSE, FALSE);
     gimp_procedure_dialog_fill_frame(dialog, "more-styles", "more-styles-title", FALSE, "more-styles-box");
     g_object_unref(store);
+    g_object_unref(region_list);
 
     /* One slider for how much style, and the size: what a painter sets. */
     gtk_widget_set_size_request(gimp_scale_entry_get_range(GIMP_SCALE_ENTRY(

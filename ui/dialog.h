@@ -19,16 +19,26 @@ typedef struct UiGalleryItem {
     const char *picture; /* a file for the thumbnail (made here with GdkPixbuf) */
 } UiGalleryItem;
 
-/* Style slot `i`'s config properties (as the plug-in registers them). */
+/* Style slot `i`'s config properties (as the plug-in registers them);
+ * `mask` is an int property: a region's item ID, 0 = the whole picture. */
 typedef struct UiStyleSlot {
-    const char *source, *preset, *layer, *file, *blend;
+    const char *source, *preset, *layer, *file, *blend, *mask;
 } UiStyleSlot;
+
+/* A region a style can be limited to: a saved selection or a layer mask. */
+typedef struct UiRegionItem {
+    int id;            /* the item's ID */
+    const char *label; /* its name, as the user knows it */
+} UiRegionItem;
 
 /* Calls gimp_ui_init() itself.  `slots[0]` is the first style, the others
  * are blended with it; each slot shows only what its source needs: a combo
- * of the gallery's paintings with thumbnails, a layer or a file. */
+ * of the gallery's paintings with thumbnails, a layer or a file, and a
+ * Region combo ("Whole picture" and `regions`; a slot's ID not among them
+ * is set back to 0). */
 UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, const UiGalleryItem *gallery,
-                        int n_gallery, const UiStyleSlot *slots, int n_slots);
+                        int n_gallery, const UiRegionItem *regions, int n_regions, const UiStyleSlot *slots,
+                        int n_slots);
 
 /* fraction in [0,1]; text may be NULL. */
 void ui_dialog_set_progress(UiDialog *dialog, double fraction, const char *text);

@@ -81,19 +81,25 @@ def wait_for_file(folder, name, tries=400):
     raise Exception("the driver never made " + name)
 
 
-def set_double_array(cfg, name, values):
-    """PyGObject cannot convert a list to a GimpDoubleArray property: go through a GValue."""
+def set_array(cfg, name, values, kind="double"):
+    """PyGObject cannot convert a list to a GimpDoubleArray (kind "double") or
+    GimpInt32Array ("int32") property: go through a GValue."""
     from gi.repository import GObject
-    value = GObject.Value(Gimp.DoubleArray)
-    Gimp.value_set_double_array(value, values)
+    gtype = getattr(Gimp, kind.capitalize() + "Array")
+    value = GObject.Value(gtype)
+    getattr(Gimp, "value_set_%s_array" % kind)(value, values)
     errors = []
     for attempt in (lambda: cfg.set_property(name, value.get_boxed()),
                     lambda: GObject.Object.set_property(cfg, name, value)):
         try:
             attempt()
-            got = Gimp.value_get_double_array(GObject.Value(Gimp.DoubleArray, cfg.get_property(name)))
-            print("style-blend set to", list(got))
+            got = getattr(Gimp, "value_get_%s_array" % kind)(GObject.Value(gtype, cfg.get_property(name)))
+            print("%s set to" % name, list(got))
             return
         except Exception as e:
             errors.append(repr(e))
     raise Exception("cannot set %s: %s" % (name, errors))
+
+
+def set_double_array(cfg, name, values):
+    set_array(cfg, name, values, "double")

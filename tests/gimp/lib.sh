@@ -22,6 +22,11 @@ fail() { note "FAIL: $*"; exit 1; }
 skip() { note "SKIP: $*"; exit 77; }
 
 command -v gimp-console-3.0 >/dev/null || skip "gimp-console-3.0 is not installed (use tools/gimp3-chroot.sh test)"
+# need_tools TOOL...: skips the test when one is missing.
+need_tools() {
+    local tool
+    for tool in "$@"; do command -v "$tool" >/dev/null || skip "$tool is not installed"; done
+}
 
 # Sample pictures: the test folder given, else where Debian packages put them.
 find_sample() {

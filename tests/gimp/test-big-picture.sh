@@ -9,9 +9,7 @@
 # writing a 100 % crop across a border to look at).
 # Env: NST_BIG_ITERATIONS (default 60: most at the 761 px stage, 3 at full size).
 . "$(dirname "$0")/lib.sh"
-for tool in Xvfb xdotool import gimp-3.0; do
-    command -v $tool >/dev/null || skip "$tool is not installed"
-done
+need_tools Xvfb xdotool import gimp-3.0
 python3 -c 'import numpy, PIL' 2>/dev/null || skip "python3-numpy and python3-pil are needed for the seam check"
 fresh_home
 magick "$(find_sample chelsea.png)" -resize '6000x4000!' "$OUT/content.png"

@@ -38,7 +38,7 @@ fi
 grep -q "Style: udnie" "$dir/gimp.log" || { show_log "$dir/gimp.log"; fail "no layer 'Style: udnie'"; }
 [ "$(max_diff_255 "$OUT/content.png" "$dir/result.png")" -gt 20 ] || fail "Script-Fu: the result looks like the content"
 
-for tool in Xvfb xdotool import; do command -v $tool >/dev/null || skip "$tool is not installed"; done
+need_tools Xvfb xdotool import
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/gallery_dialog.py" > "$OUT/dialog.py"
 start_xvfb 1280x900
 trap 'kill $XVFB_PID 2>/dev/null || true' EXIT

@@ -24,7 +24,7 @@ for lang in $(grep -v '^#' po/LINGUAS); do
 done
 
 # The dialog in each language.
-for tool in Xvfb xdotool import; do command -v $tool >/dev/null || skip "$tool is not installed"; done
+need_tools Xvfb xdotool import
 magick "$(find_sample chelsea.png)" -resize 128x "$OUT/content.png"
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/dialog.py" > "$OUT/dialog.py"
 start_xvfb 1280x900

@@ -5,9 +5,7 @@
 # Cancel leaves the image byte-for-byte as it was, OK adds the result layer,
 # one Ctrl+Z removes it again, and a run with the last values repeats it.
 . "$(dirname "$0")/lib.sh"
-for tool in Xvfb xdotool import gimp-3.0; do
-    command -v $tool >/dev/null || skip "$tool is not installed"
-done
+need_tools Xvfb xdotool import gimp-3.0
 fresh_home
 magick "$(find_sample chelsea.png)" -resize 384x "$OUT/content.png"
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/interactive.py" > "$OUT/script.py"

@@ -4,9 +4,7 @@
 # the next run of the plug-in on that image removes it, leaving the user's
 # layers intact.
 . "$(dirname "$0")/lib.sh"
-for tool in Xvfb xdotool gimp-3.0 pgrep; do
-    command -v $tool >/dev/null || skip "$tool is not installed"
-done
+need_tools Xvfb xdotool gimp-3.0 pgrep
 fresh_home
 magick "$(find_sample chelsea.png)" -resize 128x "$OUT/content.png"
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/stale_preview.py" > "$OUT/script.py"

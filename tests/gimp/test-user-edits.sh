@@ -4,9 +4,7 @@
 # their unsaved image clean, and a run restarted after the style layer was
 # repainted reads the new pixels (not a copy cached by layer id).
 . "$(dirname "$0")/lib.sh"
-for tool in Xvfb xdotool gimp-3.0; do
-    command -v $tool >/dev/null || skip "$tool is not installed"
-done
+need_tools Xvfb xdotool gimp-3.0
 fresh_home
 magick "$(find_sample chelsea.png)" -resize 128x "$OUT/content.png"
 cat "$TESTS_DIR/common.py" "$TESTS_DIR/user_edits.py" > "$OUT/script.py"
