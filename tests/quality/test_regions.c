@@ -228,10 +228,15 @@ static void test_mask_resampled(void)
         double d = coarse_difference(a, b), to_content = coarse_difference(a, content);
         printf("a 300x41 mask against the same resized to %dx%d first: mean |difference| at 1/8 size %.5f (from "
                "the content: %.4f), at full size %.4f\n", W, H, d, to_content, mean_abs_difference(a, b));
-        CHECK(d < 0.1 * to_content, "the resampled mask gives another result: %.4f (styling moved %.4f)", d,
+        /* Measured 0.07 of the styling with OpenBLAS's own kernels and 0.13-0.18
+         * with Haswell's (the last bits of the two masks' resampling differ,
+         * and 300 L-BFGS steps amplify them); a mask resampled wrongly moves
+         * the regions, which check_regions catches on both. */
+        CHECK(d < 0.25 * to_content, "the resampled mask gives another result: %.4f (styling moved %.4f)", d,
               to_content);
     }
     check_regions("300x41 masks", a, stripes, green);
+    check_regions("the same masks resized first", b, stripes, green);
     nst_image_free(a);
     nst_image_free(b);
     for (int i = 0; i < 2; i++) {
