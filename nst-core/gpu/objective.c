@@ -47,26 +47,6 @@ static int clamp_border(int border, int height, int width)
     return border > 0 ? border : 0;
 }
 
-static nst_status resolve(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
-                          const double *weights, gpu_term *terms, int *deepest, nst_error *err)
-{
-    double sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += weights[i];
-    if (n > 0 && !(sum > 0))
-        return nst_error_set(err, NST_ERR_INVALID, "layer weights must sum to a positive number");
-    for (int i = 0; i < n; i++) {
-        terms[i].node = nst_model_find_layer(model, names[i]);
-        if (terms[i].node < 0)
-            return nst_error_set(err, NST_ERR_NOT_FOUND, "%s has no layer named '%s'",
-                                 nst_model_kind_name(model->kind), names[i]);
-        terms[i].weight = weights[i] / sum;
-        if (terms[i].node > *deepest)
-            *deepest = terms[i].node;
-    }
-    return NST_OK;
-}
-
 static nst_gpu_buffer *floats(nst_gpu *gpu, size_t n, nst_error *err)
 {
     return nst_gpu_buffer_new(gpu, (n ? n : 1) * sizeof(float), err);
@@ -195,19 +175,24 @@ nst_gpu_objective *nst_gpu_objective_new(nst_gpu *gpu, const nst_model *model, i
     for (int c = 0; c < 3; c++)
         obj->inv_std[c] = 1.0f / imagenet_std[c]; /* the CPU's factor, to the bit */
     nst_gpu_objective_set_weights(obj, params->content_weight, params->style_weight, params->tv_weight);
-    if (resolve(model, obj->n_content, params->content_layers, params->content_layer_weights, obj->content,
-                &obj->deepest, err) != NST_OK ||
-        resolve(model, obj->n_style, params->style_layers, params->style_layer_weights, obj->style, &obj->deepest,
-                err) != NST_OK)
+    double weights[2 * NST_MAX_LAYERS];
+    int *nodes = obj->used_nodes, n_terms = obj->n_content + obj->n_style; /* content's, then style's */
+    if (nst_model_resolve_layers(model, obj->n_content, params->content_layers, params->content_layer_weights, nodes,
+                                 weights, &obj->deepest, err) != NST_OK ||
+        nst_model_resolve_layers(model, obj->n_style, params->style_layers, params->style_layer_weights,
+                                 nodes + obj->n_content, weights + obj->n_content, &obj->deepest, err) != NST_OK)
         goto fail;
     if (obj->deepest == 0) {
         nst_error_set(err, NST_ERR_INVALID, "no content or style layer selected");
         goto fail;
     }
-    for (int i = 0; i < obj->n_content + obj->n_style; i++)
-        obj->used_nodes[i] = i < obj->n_content ? obj->content[i].node : obj->style[i - obj->n_content].node;
+    for (int i = 0; i < n_terms; i++) {
+        gpu_term *t = i < obj->n_content ? &obj->content[i] : &obj->style[i - obj->n_content];
+        t->node = nodes[i];
+        t->weight = weights[i];
+    }
     obj->options.used_nodes = obj->used_nodes;
-    obj->options.n_used_nodes = obj->n_content + obj->n_style;
+    obj->options.n_used_nodes = n_terms;
     int launches = 8 * (obj->n_content + obj->n_style) + 8;
     if (!(obj->net = nst_gpu_net_new(gpu, model, height + 2 * obj->border, width + 2 * obj->border, obj->deepest,
                                      &obj->options, err)) ||

@@ -4,7 +4,7 @@
  * content from another, the style from a third of another size (its Gram
  * scaled); the total and each term within relative 1e-4, the gradient
  * within relative norm 1e-4; the same bytes from a second evaluation; with
- * no border too.  Skipped (77) when built without Vulkan or when the model
+ * no border too, new weights, the staging path and a refusal.  Skipped (77) when built without Vulkan or when the model
  * is not there. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,17 +29,6 @@ int main(void)
 #include "nn/model.h"
 
 static const double tolerance = 1e-4;
-
-static double rel_norm_error(const float *got, const float *ref, size_t n)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)got[i] - ref[i];
-        diff += d * d;
-        norm += (double)ref[i] * ref[i];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
 
 static double rel(double got, double ref)
 {
@@ -82,7 +71,7 @@ static void check_case(nst_gpu *gpu, const nst_model *model, int width, int heig
 
     double e_total = rel(lg.total, lc.total), e_content = rel(lg.content, lc.content);
     double e_style = rel(lg.style, lc.style), e_tv = rel(lg.tv, lc.tv);
-    double e_grad = rel_norm_error(grad_gpu, grad_cpu, n);
+    double e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
     printf("%dx%d border %d, style %dx%d: total %.6g (CPU %.6g, rel %.2e), content rel %.2e, style rel %.2e, "
            "tv rel %.2e, gradient rel norm %.2e\n",
            width, height, border, style_w, style_h, lg.total, lc.total, e_total, e_content, e_style, e_tv, e_grad);
@@ -92,6 +81,17 @@ static void check_case(nst_gpu *gpu, const nst_model *model, int width, int heig
     CHECK(e_grad < tolerance, "gradient differs from the CPU's: %.3e", e_grad);
     CHECK(memcmp(grad_gpu, grad_again, n * sizeof(float)) == 0 && lg.total == lg2.total,
           "a second evaluation gives other bytes");
+
+    /* Other weights re-record the loss launches (no style gradient at all
+     * with beta 0); the picture left on the device (x NULL) is evaluated. */
+    nst_objective_set_weights(cpu, 0.5, 0.0, 3.0);
+    nst_gpu_objective_set_weights(dev, 0.5, 0.0, 3.0);
+    CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_eval(dev, NULL, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
+    e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
+    printf("  weights 0.5/0/3: total rel %.2e, gradient rel norm %.2e\n", rel(lg.total, lc.total), e_grad);
+    CHECK(rel(lg.total, lc.total) < tolerance && e_grad < tolerance, "after new weights: %.3e, %.3e",
+          rel(lg.total, lc.total), e_grad);
 done:
     nst_gpu_objective_free(dev);
     nst_objective_free(cpu);
@@ -117,6 +117,23 @@ int main(void)
         printf("device %d: %s\n", index, gpu->info.name);
         check_case(gpu, model, 41, 37, 6, 45, 39);
         check_case(gpu, model, 37, 41, 0, 37, 41);
+        /* A style picture smaller than the network takes is refused. */
+        nst_params params;
+        nst_params_init(&params, NST_MODEL_SQUEEZENET11);
+        nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT};
+        nst_gpu_objective *obj = nst_gpu_objective_new(gpu, model, 37, 41, &params, &options, &err);
+        float tiny[3 * 9 * 9] = {0};
+        CHECK(obj && nst_gpu_objective_set_style(obj, tiny, 9, 9, &err) != NST_OK && err.message[0],
+              "a 9x9 style picture was taken");
+        printf("refused: %s\n", err.message);
+        nst_gpu_objective_free(obj);
+        nst_gpu_free(gpu);
+        /* The staging copies of a discrete GPU. */
+        nst_gpu_options staged = {.force_staging = 1};
+        gpu = nst_gpu_new(index, &staged, &err);
+        CHECK(gpu, "opening device %d with staging: %s", index, err.message);
+        if (gpu)
+            check_case(gpu, model, 41, 37, 6, 31, 29);
     }
     nst_gpu_free(gpu);
     nst_model_free(model);
