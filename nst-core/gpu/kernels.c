@@ -16,6 +16,10 @@ enum kernel_id {
     K_MAXPOOL_FORWARD,
     K_MAXPOOL_BACKWARD,
     K_FILL,
+    K_DIFF_SUMSQ,
+    K_SUM_PARTIALS,
+    K_PREPARE,
+    K_TV,
     K_COUNT
 };
 
@@ -44,6 +48,10 @@ static const kernel_spec specs[K_COUNT] = {
     [K_MAXPOOL_FORWARD] = {nst_spirv_maxpool_forward, &nst_spirv_maxpool_forward_bytes, 3, "maxpool_forward"},
     [K_MAXPOOL_BACKWARD] = {nst_spirv_maxpool_backward, &nst_spirv_maxpool_backward_bytes, 3, "maxpool_backward"},
     [K_FILL] = {nst_spirv_fill, &nst_spirv_fill_bytes, 1, "fill"},
+    [K_DIFF_SUMSQ] = {nst_spirv_diff_sumsq, &nst_spirv_diff_sumsq_bytes, 4, "diff_sumsq"},
+    [K_SUM_PARTIALS] = {nst_spirv_sum_partials, &nst_spirv_sum_partials_bytes, 2, "sum_partials"},
+    [K_PREPARE] = {nst_spirv_prepare, &nst_spirv_prepare_bytes, 2, "prepare"},
+    [K_TV] = {nst_spirv_tv, &nst_spirv_tv_bytes, 3, "tv"},
 };
 
 struct nst_gpu_pipelines {
@@ -538,4 +546,108 @@ nst_status nst_gpu_gram_gradient(nst_gpu_seq *seq, int channels, int pixels, nst
     nst_gpu_buffer *buffers[3] = {d, a, grad};
     uint32_t groups[3] = {groups_for((size_t)pixels, TILE), groups_for((size_t)channels, TILE), 1};
     return append(seq, K_GEMM, buffers, &pc, sizeof pc, groups, err);
+}
+
+/* ---- the objective's terms ---- */
+
+size_t nst_gpu_partials(size_t count)
+{
+    return groups_for(count ? count : 1, LINEAR_GROUP);
+}
+
+nst_status nst_gpu_diff_sumsq(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *a, nst_gpu_buffer *b, float scale,
+                              int accumulate, nst_gpu_buffer *out, nst_gpu_buffer *partials, size_t partial_offset,
+                              nst_error *err)
+{
+    size_t n = nst_gpu_partials(count);
+    nst_status s = need(a, count, "GPU difference input", err);
+    if (s == NST_OK)
+        s = need(b, count, "GPU difference target", err);
+    if (s == NST_OK)
+        s = need(out, count, "GPU difference output", err);
+    if (s == NST_OK)
+        s = need(partials, partial_offset + n, "GPU partial sums", err);
+    if (s != NST_OK)
+        return s;
+    struct {
+        int32_t count, accumulate, partial_offset, n_partials;
+        float scale;
+    } pc = {(int32_t)count, accumulate, (int32_t)partial_offset, (int32_t)n, scale};
+    nst_gpu_buffer *buffers[4] = {a, b, out, partials};
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_DIFF_SUMSQ, buffers, &pc, sizeof pc, groups, err);
+}
+
+nst_status nst_gpu_sum_partials(nst_gpu_seq *seq, nst_gpu_buffer *partials, size_t offset, size_t count,
+                                nst_gpu_buffer *sums, int slot, nst_error *err)
+{
+    nst_status s = need(partials, offset + count, "GPU partial sums", err);
+    if (s == NST_OK)
+        s = need(sums, (size_t)slot + 1, "GPU sums", err);
+    if (s != NST_OK)
+        return s;
+    int32_t pc[3] = {(int32_t)offset, (int32_t)count, slot};
+    nst_gpu_buffer *buffers[2] = {partials, sums};
+    uint32_t groups[3] = {1, 1, 1};
+    return append(seq, K_SUM_PARTIALS, buffers, pc, sizeof pc, groups, err);
+}
+
+/* mode 0: picture -> input; 1: input gradient -> picture gradient. */
+static nst_status prepare_launch(nst_gpu_seq *seq, int mode, int h, int w, int border, const float mean[3],
+                                 const float inv_std[3], nst_gpu_buffer *src, nst_gpu_buffer *dst, nst_error *err)
+{
+    if (!positive(h, w, 1) || border < 0 || border > h - 1 || border > w - 1)
+        return nst_error_set(err, NST_ERR_INVALID, "GPU input preparation: a %d px border on %dx%d", border, w, h);
+    size_t picture = (size_t)3 * h * w, padded = (size_t)3 * (h + 2 * border) * (w + 2 * border);
+    nst_status s = need(src, mode ? padded : picture, "GPU input preparation source", err);
+    if (s == NST_OK)
+        s = need(dst, mode ? picture : padded, "GPU input preparation output", err);
+    if (s != NST_OK)
+        return s;
+    struct {
+        int32_t h, w, b, mode;
+        float mean[3], inv_std[3];
+    } pc = {h, w, border, mode, {mean[0], mean[1], mean[2]}, {inv_std[0], inv_std[1], inv_std[2]}};
+    nst_gpu_buffer *buffers[2] = {src, dst};
+    uint32_t groups[3];
+    linear_groups(mode ? picture : padded, groups);
+    return append(seq, K_PREPARE, buffers, &pc, sizeof pc, groups, err);
+}
+
+nst_status nst_gpu_prepare_input(nst_gpu_seq *seq, int h, int w, int border, const float mean[3],
+                                 const float inv_std[3], nst_gpu_buffer *picture, nst_gpu_buffer *input,
+                                 nst_error *err)
+{
+    return prepare_launch(seq, 0, h, w, border, mean, inv_std, picture, input, err);
+}
+
+nst_status nst_gpu_prepare_adjoint(nst_gpu_seq *seq, int h, int w, int border, const float inv_std[3],
+                                   nst_gpu_buffer *grad_input, nst_gpu_buffer *grad_picture, nst_error *err)
+{
+    const float zero[3] = {0, 0, 0};
+    return prepare_launch(seq, 1, h, w, border, zero, inv_std, grad_input, grad_picture, err);
+}
+
+nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gpu_buffer *x, nst_gpu_buffer *grad,
+                      nst_gpu_buffer *partials, size_t partial_offset, nst_error *err)
+{
+    size_t count = (size_t)3 * h * w, n = nst_gpu_partials(count);
+    if (!positive(h, w, 1))
+        return nst_error_set(err, NST_ERR_INVALID, "GPU total variation: bad shape");
+    nst_status s = need(x, count, "GPU total variation picture", err);
+    if (s == NST_OK)
+        s = need(grad, count, "GPU total variation gradient", err);
+    if (s == NST_OK)
+        s = need(partials, partial_offset + 2 * n, "GPU partial sums", err);
+    if (s != NST_OK)
+        return s;
+    struct {
+        int32_t h, w, partial_offset, n_partials;
+        float gh, gv;
+    } pc = {h, w, (int32_t)partial_offset, (int32_t)n, gh, gv};
+    nst_gpu_buffer *buffers[3] = {x, grad, partials};
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_TV, buffers, &pc, sizeof pc, groups, err);
 }

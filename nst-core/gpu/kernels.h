@@ -69,4 +69,32 @@ nst_status nst_gpu_gram(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buff
 nst_status nst_gpu_gram_gradient(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *d, nst_gpu_buffer *a,
                                  float scale, nst_gpu_buffer *grad, nst_error *err);
 
+
+/* Sums without float atomics: a kernel leaves one partial sum per workgroup
+ * of LINEAR_GROUP elements (nst_gpu_partials(count) of them) and
+ * nst_gpu_sum_partials adds them in a fixed order: the same bytes each run. */
+size_t nst_gpu_partials(size_t count);
+/* d = a - b: out = scale d (out += scale d when accumulate; out may be a),
+ * and the partial sums of d^2 at partials[partial_offset...]. */
+nst_status nst_gpu_diff_sumsq(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *a, nst_gpu_buffer *b, float scale,
+                              int accumulate, nst_gpu_buffer *out, nst_gpu_buffer *partials, size_t partial_offset,
+                              nst_error *err);
+/* sums[slot] = sum of partials[offset, offset + count). */
+nst_status nst_gpu_sum_partials(nst_gpu_seq *seq, nst_gpu_buffer *partials, size_t offset, size_t count,
+                                nst_gpu_buffer *sums, int slot, nst_error *err);
+/* The objective's network input [3, h+2b, w+2b] from a picture [3, h, w]:
+ * reflected border (b < h, w), then (x - mean) * inv_std per channel; and
+ * its adjoint, grad_picture = (written, not added) the fold of grad_input
+ * times inv_std. */
+nst_status nst_gpu_prepare_input(nst_gpu_seq *seq, int h, int w, int border, const float mean[3],
+                                 const float inv_std[3], nst_gpu_buffer *picture, nst_gpu_buffer *input,
+                                 nst_error *err);
+nst_status nst_gpu_prepare_adjoint(nst_gpu_seq *seq, int h, int w, int border, const float inv_std[3],
+                                   nst_gpu_buffer *grad_input, nst_gpu_buffer *grad_picture, nst_error *err);
+/* Total variation of x [3, h, w]: grad += gh (d sum_h / dx) / 2 + gv (d sum_v / dx) / 2,
+ * the partial sums of squared horizontal differences at
+ * partials[partial_offset...] and of vertical ones nst_gpu_partials(3 h w) after. */
+nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gpu_buffer *x, nst_gpu_buffer *grad,
+                      nst_gpu_buffer *partials, size_t partial_offset, nst_error *err);
+
 #endif

@@ -239,7 +239,8 @@ void nst_gpu_net_shape(const nst_gpu_net *net, int node, int *c, int *h, int *w)
 
 nst_status nst_gpu_net_forward(nst_gpu_net *net, const float *input, nst_error *err)
 {
-    nst_status s = nst_gpu_buffer_write(net->gpu, net->act[0], 0, input, net->nodes[0].count * sizeof(float), err);
+    nst_status s = input ? nst_gpu_buffer_write(net->gpu, net->act[0], 0, input, net->nodes[0].count * sizeof(float), err)
+                         : NST_OK;
     return s == NST_OK ? nst_gpu_seq_run(net->forward, err) : s;
 }
 
@@ -274,4 +275,14 @@ nst_status nst_gpu_net_backward(nst_gpu_net *net, float *grad_input, nst_error *
     if (s == NST_OK && grad_input)
         s = nst_gpu_buffer_read(net->gpu, net->grad[0], 0, grad_input, net->nodes[0].count * sizeof(float), err);
     return s;
+}
+
+nst_gpu_buffer *nst_gpu_net_activation_buffer(nst_gpu_net *net, int node)
+{
+    return node == 0 || (node > 0 && node < net->n_nodes && net->nodes[node].used) ? net->act[node] : NULL;
+}
+
+nst_gpu_buffer *nst_gpu_net_gradient_buffer(nst_gpu_net *net, int node)
+{
+    return node == 0 || (node > 0 && node < net->n_nodes && net->nodes[node].used) ? net->grad[node] : NULL;
 }

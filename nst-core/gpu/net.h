@@ -30,7 +30,8 @@ void nst_gpu_net_free(nst_gpu_net *net);
 /* The output shape of `node` (0..last_node). */
 void nst_gpu_net_shape(const nst_gpu_net *net, int node, int *c, int *h, int *w);
 
-/* Copies the input [3, H, W] (normalised) to the device and runs forward. */
+/* Copies the input [3, H, W] (normalised) to the device and runs forward
+ * (input NULL: it is already in nst_gpu_net_activation_buffer(net, 0)). */
 nst_status nst_gpu_net_forward(nst_gpu_net *net, const float *input, nst_error *err);
 /* The activation of a used node after the last forward, [c, h, w]. */
 nst_status nst_gpu_net_read_activation(nst_gpu_net *net, int node, float *out, nst_error *err);
@@ -42,5 +43,11 @@ nst_status nst_gpu_net_write_gradient(nst_gpu_net *net, int node, const float *g
 /* Back-propagates to the input; grad_input [3, H, W] receives dL/d(input)
  * (NULL: it stays on the device). */
 nst_status nst_gpu_net_backward(nst_gpu_net *net, float *grad_input, nst_error *err);
+
+
+/* The device buffers of node 0 (the input) or a used node, for kernels that
+ * read activations and write gradients without the host; NULL for others. */
+nst_gpu_buffer *nst_gpu_net_activation_buffer(nst_gpu_net *net, int node);
+nst_gpu_buffer *nst_gpu_net_gradient_buffer(nst_gpu_net *net, int node);
 
 #endif

@@ -73,21 +73,12 @@ void nst_normalize_imagenet(const float *rgb_planar, int height, int width, floa
 static nst_status resolve_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
                                  const double *weights, layer_term *terms, int *deepest, nst_error *err)
 {
-    double sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += weights[i];
-    if (n > 0 && !(sum > 0))
-        return nst_error_set(err, NST_ERR_INVALID, "layer weights must sum to a positive number");
-    for (int i = 0; i < n; i++) {
-        terms[i].node = nst_model_find_layer(model, names[i]);
-        if (terms[i].node < 0)
-            return nst_error_set(err, NST_ERR_NOT_FOUND, "%s has no layer named '%s'",
-                                 nst_model_kind_name(model->kind), names[i]);
-        terms[i].weight = weights[i] / sum;
-        if (terms[i].node > *deepest)
-            *deepest = terms[i].node;
-    }
-    return NST_OK;
+    int nodes[NST_MAX_LAYERS];
+    double normalised[NST_MAX_LAYERS];
+    nst_status s = nst_model_resolve_layers(model, n, names, weights, nodes, normalised, deepest, err);
+    for (int i = 0; s == NST_OK && i < n; i++)
+        terms[i].node = nodes[i], terms[i].weight = normalised[i];
+    return s;
 }
 
 int nst_objective_border(int border, int height, int width)

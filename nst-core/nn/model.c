@@ -228,6 +228,27 @@ int nst_model_find_layer(const nst_model *model, const char *name)
     return -1;
 }
 
+nst_status nst_model_resolve_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
+                                    const double *weights, int *nodes, double *normalised, int *deepest,
+                                    nst_error *err)
+{
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += weights[i];
+    if (n > 0 && !(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "layer weights must sum to a positive number");
+    for (int i = 0; i < n; i++) {
+        nodes[i] = nst_model_find_layer(model, names[i]);
+        if (nodes[i] < 0)
+            return nst_error_set(err, NST_ERR_NOT_FOUND, "%s has no layer named '%s'",
+                                 nst_model_kind_name(model->kind), names[i]);
+        normalised[i] = weights[i] / sum;
+        if (nodes[i] > *deepest)
+            *deepest = nodes[i];
+    }
+    return NST_OK;
+}
+
 /* Feature layers a user may pick: every named node but the input. */
 int nst_model_layer_count(const nst_model *model)
 {

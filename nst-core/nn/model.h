@@ -40,6 +40,13 @@ struct nst_model {
 
 /* Node index of a named feature layer, or -1. */
 int nst_model_find_layer(const nst_model *model, const char *name);
+/* The objective's layers: names[i] to nodes[i] with weights[i] normalised
+ * to sum 1 in normalised[i]; *deepest is raised to the deepest node.
+ * NST_ERR_INVALID when the weights do not sum to a positive number,
+ * NST_ERR_NOT_FOUND for a name the model lacks. */
+nst_status nst_model_resolve_layers(const nst_model *model, int n, const char names[][NST_LAYER_NAME_MAX],
+                                    const double *weights, int *nodes, double *normalised, int *deepest,
+                                    nst_error *err);
 
 /* Builds a model's topology with weights from `src`; used by nst_model_load
  * and by tests that load random weights from a fixture file. */

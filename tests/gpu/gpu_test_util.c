@@ -1,6 +1,7 @@
 /* What the GPU tests share (gpu_test_util.h). */
 #include "gpu_test_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +41,15 @@ double gpu_test_seconds(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+double gpu_test_rel_norm_error(const float *got, const float *ref, size_t n)
+{
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)got[i] - ref[i];
+        diff += d * d;
+        norm += (double)ref[i] * ref[i];
+    }
+    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
 }

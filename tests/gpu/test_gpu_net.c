@@ -42,17 +42,6 @@ typedef struct net_case {
     int n_layers;
 } net_case;
 
-static double rel_norm_error(const float *got, const float *ref, size_t n)
-{
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < n; i++) {
-        double d = (double)got[i] - ref[i];
-        diff += d * d;
-        norm += (double)ref[i] * ref[i];
-    }
-    return norm > 0 ? sqrt(diff / norm) : sqrt(diff);
-}
-
 /* The nodes a case uses, and the deepest (fire5 for every case here). */
 static int used_nodes(const net_case *c, int *used, int *last)
 {
@@ -139,13 +128,13 @@ static void check_case(const net_case *c, int check_repeat)
     run_gpu(net, input, used, n_used, grads, &r);
     for (int k = 0; k < n_used; k++) {
         const float *ref = nst_net_activation(cpu, used[k], NULL, NULL, NULL);
-        double e = rel_norm_error(r.activations[k], ref, node_count(net, used[k]));
+        double e = gpu_test_rel_norm_error(r.activations[k], ref, node_count(net, used[k]));
         worst_activation = e > worst_activation ? e : worst_activation;
         CHECK(e <= tolerance, "%dx%d: activation of %s: relative error %.3g", c->width, c->height,
               used[k] ? model->nodes[used[k]].name : "input", e);
     }
     CHECK(nst_net_backward(cpu, cpu_grad_input, NULL, &err) == NST_OK, "CPU backward: %s", err.message);
-    double e = rel_norm_error(r.grad_input, cpu_grad_input, n_input);
+    double e = gpu_test_rel_norm_error(r.grad_input, cpu_grad_input, n_input);
     worst_gradient = e > worst_gradient ? e : worst_gradient;
     CHECK(e <= tolerance, "%dx%d: input gradient: relative error %.3g", c->width, c->height, e);
     printf("%dx%d, %d used nodes: input gradient error %.3g\n", c->width, c->height, n_used, e);

@@ -1,0 +1,143 @@
+/* The objective on the device (gpu/objective.h) against loss/'s
+ * nst_objective, SqueezeNet 1.1 with the real weights and the engine's
+ * layers: a random picture at an odd size with a reflected border, the
+ * content from another, the style from a third of another size (its Gram
+ * scaled); the total and each term within relative 1e-4, the gradient
+ * within relative norm 1e-4; the same bytes from a second evaluation; with
+ * no border too, new weights, the staging path and a refusal.  Skipped (77) when built without Vulkan or when the model
+ * is not there. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gpu_test_util.h"
+#include "test_util.h"
+
+#ifndef NST_HAVE_VULKAN
+int main(void)
+{
+    printf("built without the Vulkan backend: skipped\n");
+    return 77;
+}
+#else
+
+#include <math.h>
+
+#include "gpu/objective.h"
+#include "loss/objective.h"
+#include "nn/model.h"
+
+static const double tolerance = 1e-4;
+
+static double rel(double got, double ref)
+{
+    return fabs(got - ref) / (fabs(ref) > 0 ? fabs(ref) : 1.0);
+}
+
+static void check_case(nst_gpu *gpu, const nst_model *model, int width, int height, int border, int style_w,
+                       int style_h)
+{
+    nst_error err = {0};
+    nst_params params;
+    nst_params_init(&params, NST_MODEL_SQUEEZENET11);
+    /* Weights that make every term count in the total. */
+    params.content_weight = 1.0, params.style_weight = 1e3, params.tv_weight = 10.0;
+    nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT, .border = border};
+    size_t n = (size_t)3 * width * height;
+    float *x = test_floats(n), *content = test_floats(n), *style = test_floats((size_t)3 * style_w * style_h);
+    float *grad_cpu = test_floats(n), *grad_gpu = test_floats(n), *grad_again = test_floats(n);
+    test_fill_uniform(x, n, 1, 0.0f, 1.0f);
+    test_fill_uniform(content, n, 2, 0.0f, 1.0f);
+    test_fill_uniform(style, (size_t)3 * style_w * style_h, 3, 0.0f, 1.0f);
+
+    nst_objective *cpu = nst_objective_new(model, height, width, &params, &options, &err);
+    CHECK(cpu, "CPU objective: %s", err.message);
+    nst_gpu_objective *dev = cpu ? nst_gpu_objective_new(gpu, model, height, width, &params, &options, &err) : NULL;
+    CHECK(!cpu || dev, "GPU objective: %s", err.message);
+    if (!dev)
+        goto done;
+    const float *styles[1] = {style};
+    nst_losses lc;
+    nst_gpu_losses lg, lg2;
+    CHECK(nst_objective_set_content(cpu, content, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_objective_set_styles(cpu, 1, styles, &style_h, &style_w, NULL, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_ERR_INVALID, "eval before the targets");
+    CHECK(nst_gpu_objective_set_content(dev, content, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_set_style(dev, style, style_h, style_w, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_eval(dev, x, grad_again, &lg2, &err) == NST_OK, "%s", err.message);
+
+    double e_total = rel(lg.total, lc.total), e_content = rel(lg.content, lc.content);
+    double e_style = rel(lg.style, lc.style), e_tv = rel(lg.tv, lc.tv);
+    double e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
+    printf("%dx%d border %d, style %dx%d: total %.6g (CPU %.6g, rel %.2e), content rel %.2e, style rel %.2e, "
+           "tv rel %.2e, gradient rel norm %.2e\n",
+           width, height, border, style_w, style_h, lg.total, lc.total, e_total, e_content, e_style, e_tv, e_grad);
+    CHECK(lc.content > 0 && lc.style > 0 && lc.tv > 0, "every term counts");
+    CHECK(e_total < tolerance && e_content < tolerance && e_style < tolerance && e_tv < tolerance,
+          "terms differ from the CPU's");
+    CHECK(e_grad < tolerance, "gradient differs from the CPU's: %.3e", e_grad);
+    CHECK(memcmp(grad_gpu, grad_again, n * sizeof(float)) == 0 && lg.total == lg2.total,
+          "a second evaluation gives other bytes");
+
+    /* Other weights re-record the loss launches (no style gradient at all
+     * with beta 0); the picture left on the device (x NULL) is evaluated. */
+    nst_objective_set_weights(cpu, 0.5, 0.0, 3.0);
+    nst_gpu_objective_set_weights(dev, 0.5, 0.0, 3.0);
+    CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_eval(dev, NULL, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
+    e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
+    printf("  weights 0.5/0/3: total rel %.2e, gradient rel norm %.2e\n", rel(lg.total, lc.total), e_grad);
+    CHECK(rel(lg.total, lc.total) < tolerance && e_grad < tolerance, "after new weights: %.3e, %.3e",
+          rel(lg.total, lc.total), e_grad);
+done:
+    nst_gpu_objective_free(dev);
+    nst_objective_free(cpu);
+    free(x), free(content), free(style), free(grad_cpu), free(grad_gpu), free(grad_again);
+}
+
+int main(void)
+{
+    struct stat st;
+    const char *dir = test_model_file("squeezenet1.1");
+    if (stat(dir, &st) != 0) {
+        printf("no SqueezeNet 1.1 weights at %s: skipped\n", dir);
+        return 77;
+    }
+    nst_error err = {0};
+    nst_model *model = nst_model_load(NST_MODEL_SQUEEZENET11, dir, &err);
+    CHECK(model, "loading SqueezeNet from %s: %s", dir, err.message);
+    int index = gpu_test_pick_device();
+    CHECK(index >= 0, "no device to test on");
+    nst_gpu *gpu = model && index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;
+    CHECK(!model || index < 0 || gpu, "opening device %d: %s", index, err.message);
+    if (gpu) {
+        printf("device %d: %s\n", index, gpu->info.name);
+        check_case(gpu, model, 41, 37, 6, 45, 39);
+        check_case(gpu, model, 37, 41, 0, 37, 41);
+        /* A style picture smaller than the network takes is refused. */
+        nst_params params;
+        nst_params_init(&params, NST_MODEL_SQUEEZENET11);
+        nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT};
+        nst_gpu_objective *obj = nst_gpu_objective_new(gpu, model, 37, 41, &params, &options, &err);
+        float tiny[3 * 9 * 9] = {0};
+        CHECK(obj && nst_gpu_objective_set_style(obj, tiny, 9, 9, &err) != NST_OK && err.message[0],
+              "a 9x9 style picture was taken");
+        printf("refused: %s\n", err.message);
+        nst_gpu_objective_free(obj);
+        nst_gpu_free(gpu);
+        /* The staging copies of a discrete GPU. */
+        nst_gpu_options staged = {.force_staging = 1};
+        gpu = nst_gpu_new(index, &staged, &err);
+        CHECK(gpu, "opening device %d with staging: %s", index, err.message);
+        if (gpu)
+            check_case(gpu, model, 41, 37, 6, 31, 29);
+    }
+    nst_gpu_free(gpu);
+    nst_model_free(model);
+    return test_finish("test_gpu_objective");
+}
+
+#endif
