@@ -496,7 +496,7 @@ static int list_devices(void)
     }
     if (pick < 0)
         printf("auto picks no device: none is a discrete, integrated or virtual GPU (name a software one as gpu:N)\n");
-    printf("the GPU backend does not run the objective yet: every run uses the CPU\n");
+    printf("the GPU backend does not run a stylisation yet: every run uses the CPU\n");
     return 0;
 }
 
@@ -557,7 +557,7 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
         return ds == NST_ERR_INVALID ? EXIT_USAGE : EXIT_ENGINE;
     }
     if (device.on_gpu) {
-        print_error("--device %s (gpu:%d, %s): the GPU backend does not run the objective yet; use --device cpu or auto",
+        print_error("--device %s (gpu:%d, %s): the GPU backend does not run a stylisation yet; use --device cpu or auto",
                     p->device, device.gpu.index, device.gpu.name);
         return EXIT_ENGINE;
     }
@@ -649,7 +649,7 @@ static void print_help(nst_model_kind model)
            "  --max-memory BYTES       e.g. 4G; tiles or refuses above it (0 = available memory)\n"
            "  --tile-size N            tile side in px when tiling; 0 = the largest that fits\n"
            "  --device D               auto, cpu, gpu or gpu:N (auto; the GPU backend does not run the\n"
-           "                           objective yet, so auto runs on the CPU)\n"
+           "                           stylisation yet, so auto runs on the CPU)\n"
            "  --list-devices           list the Vulkan devices: index, name, kind, memory, auto's pick\n"
            "\n"
            "Output:\n"

@@ -222,7 +222,7 @@ static nst_status check_device(const nst_transfer *t, nst_error *err)
     if (s != NST_OK || !choice.on_gpu)
         return s;
     return nst_error_set(err, NST_ERR_DEVICE,
-                         "device %s (gpu:%d, %s): the GPU backend does not run the objective yet; "
+                         "device %s (gpu:%d, %s): the GPU backend does not run a stylisation yet; "
                          "use the device cpu or auto",
                          t->params.device, choice.gpu.index, choice.gpu.name);
 }

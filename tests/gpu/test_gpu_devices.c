@@ -152,7 +152,7 @@ static void test_cli(const char *nst)
     if (nst_device_backend_built()) {
         snprintf(args, sizeof args, "%s --device gpu:0", pictures);
         rc = run_cli(nst, args, out, sizeof out);
-        CHECK(rc == 1 && strstr(out, "does not run the objective yet"), "--device gpu:0: exit %d: %s", rc, out);
+        CHECK(rc == 1 && strstr(out, "does not run a stylisation yet"), "--device gpu:0: exit %d: %s", rc, out);
     }
 }
 
