@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -51,6 +52,7 @@ static void fill_progress(const nst_run *run, const nst_stage *st, const nst_los
     p->tile = st->tile;
     p->tiles = st->tiles;
     p->memory_bytes = run->plan->bytes;
+    snprintf(p->device, sizeof p->device, "CPU");
 }
 
 nst_status nst_driver_evaluate(nst_run *run, const nst_stage *st, const float *x, float *grad, double *value,

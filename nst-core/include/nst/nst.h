@@ -287,6 +287,8 @@ double nst_style_entry_style_weight(const nst_style_entry *entry, double style_w
 
 /* ---- the driver ----------------------------------------------------------- */
 
+#define NST_PROGRESS_DEVICE_MAX 192
+
 /* One evaluation of the objective.  content/style/tv are the unweighted
  * combined terms; total = a*content + b*style + t*tv with the weights in force. */
 typedef struct nst_progress {
@@ -300,6 +302,10 @@ typedef struct nst_progress {
     int stage_width, stage_height;
     int tile, tiles;             /* 0-based tile of this round, tiles per round; tiles = 0 when whole */
     size_t memory_bytes;         /* the run's estimated peak */
+    /* Where the objective runs (appended): "CPU" or the GPU's name; when
+     * "auto" found no usable GPU, or a GPU failed and the run went on on the
+     * CPU, the reason in brackets: "CPU (no usable GPU: ...)". */
+    char device[NST_PROGRESS_DEVICE_MAX];
 } nst_progress;
 
 typedef void (*nst_progress_fn)(const nst_progress *progress, void *user_data);
