@@ -26,6 +26,7 @@ struct nst_gpu_objective {
     nst_net_options options;
     nst_gpu_net *net;
     int height, width, border, deepest;
+    size_t widest_gram; /* floats of the largest style Gram */
     int n_content, n_style;
     gpu_term content[NST_MAX_LAYERS], style[NST_MAX_LAYERS];
     int have_content, have_style;
@@ -85,7 +86,7 @@ static nst_status allocate(nst_gpu_objective *obj, nst_error *err)
     obj->tv_partials = nst_gpu_partials(picture);
     offset += 2 * obj->tv_partials;
     if (!(obj->picture = floats(gpu, picture, err)) || !(obj->grad = floats(gpu, picture, err)) ||
-        !(obj->gram = floats(gpu, widest_gram, err)) || !(obj->gram_scratch = floats(gpu, scratch, err)) ||
+        !(obj->gram = floats(gpu, obj->widest_gram = widest_gram, err)) || !(obj->gram_scratch = floats(gpu, scratch, err)) ||
         !(obj->partials = floats(gpu, offset, err)) ||
         !(obj->sums = floats(gpu, (size_t)obj->n_content + obj->n_style + 2, err)))
         return failed(err);
@@ -274,13 +275,13 @@ nst_status nst_gpu_objective_set_content(nst_gpu_objective *obj, const float *rg
     return s;
 }
 
-/* The style picture through its own net (its size, no border, as the CPU
- * does), each style layer's Gram into its target, scaled on the host when
- * the pixel counts differ (once per style). */
-nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
-                                       nst_error *err)
+/* One style picture through its own net (its size, no border, as the CPU
+ * does): each style layer's Gram, scaled to the generated picture's pixel
+ * count and by `weight`, added into the host's sums[i] ([c, c] each), in
+ * the CPU's float operations and order. */
+static nst_status add_style_picture(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
+                                    float weight, float **sums, nst_error *err)
 {
-    obj->have_style = 0;
     nst_gpu *gpu = obj->gpu;
     nst_net_options options = obj->options;
     options.border = 0;
@@ -297,7 +298,8 @@ nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_
     }
     nst_gpu_buffer *gram_scratch = picture ? floats(gpu, scratch, err) : NULL;
     nst_gpu_seq *seq = gram_scratch ? nst_gpu_seq_new(gpu, 2 * obj->n_style + 1, err) : NULL;
-    nst_status s = seq ? NST_OK : failed(err);
+    float *gram = seq ? nst_alloc(obj->widest_gram * sizeof(float), "a style Gram", err) : NULL;
+    nst_status s = gram ? NST_OK : failed(err);
     if (s == NST_OK)
         s = nst_gpu_buffer_write(gpu, picture, 0, rgb_planar, (size_t)3 * height * width * sizeof(float), err);
     if (s == NST_OK)
@@ -322,24 +324,54 @@ nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_
         gpu_term *t = &obj->style[i];
         int c, h, w;
         nst_gpu_net_shape(net, t->node, &c, &h, &w);
-        float scale = (float)t->hw / (float)(h * w);
-        if (scale == 1.0f)
-            continue;
+        float scale = weight * (float)t->hw / (float)(h * w);
         size_t n = (size_t)c * c;
-        float *g = nst_alloc(n * sizeof(float), "a style target", err);
-        s = g ? nst_gpu_buffer_read(gpu, t->target, 0, g, n * sizeof(float), err) : NST_ERR_NOMEM;
+        s = nst_gpu_buffer_read(gpu, t->target, 0, gram, n * sizeof(float), err);
         for (size_t k = 0; s == NST_OK && k < n; k++)
-            g[k] *= scale;
-        if (s == NST_OK)
-            s = nst_gpu_buffer_write(gpu, t->target, 0, g, n * sizeof(float), err);
-        free(g);
+            sums[i][k] += scale * gram[k];
     }
+    free(gram);
     nst_gpu_seq_free(seq);
     nst_gpu_buffer_free(gpu, gram_scratch);
     nst_gpu_buffer_free(gpu, picture);
     nst_gpu_net_free(net);
+    return s;
+}
+
+nst_status nst_gpu_objective_set_styles(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
+                                        const int *heights, const int *widths, const double *blend, nst_error *err)
+{
+    obj->have_style = 0;
+    double sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += blend ? blend[k] : 1.0;
+    if (n < 1 || !(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    float *sums[NST_MAX_LAYERS] = {NULL};
+    nst_status s = NST_OK;
+    for (int i = 0; s == NST_OK && i < obj->n_style; i++) {
+        sums[i] = nst_alloc_zero((size_t)obj->style[i].c * obj->style[i].c, sizeof(float), "a style target", err);
+        s = sums[i] ? NST_OK : NST_ERR_NOMEM;
+    }
+    for (int k = 0; s == NST_OK && k < n; k++) {
+        s = add_style_picture(obj, rgb_planar[k], heights[k], widths[k], (float)((blend ? blend[k] : 1.0) / sum), sums,
+                              err);
+        if (s != NST_OK)
+            nst_error_prefix(err, "style picture %d: ", k + 1);
+    }
+    for (int i = 0; s == NST_OK && i < obj->n_style; i++)
+        s = nst_gpu_buffer_write(obj->gpu, obj->style[i].target, 0, sums[i],
+                                 (size_t)obj->style[i].c * obj->style[i].c * sizeof(float), err);
+    for (int i = 0; i < obj->n_style; i++)
+        free(sums[i]);
     obj->have_style = s == NST_OK;
-    return s != NST_OK ? nst_error_prefix(err, "the style picture: ") : NST_OK;
+    return s;
+}
+
+nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
+                                       nst_error *err)
+{
+    return nst_gpu_objective_set_styles(obj, 1, &rgb_planar, &height, &width, NULL, err);
 }
 
 nst_status nst_gpu_objective_eval(nst_gpu_objective *obj, const float *x, float *grad, nst_gpu_losses *out,

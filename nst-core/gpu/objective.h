@@ -26,9 +26,13 @@ void nst_gpu_objective_set_weights(nst_gpu_objective *obj, double alpha, double 
 
 /* Content target from a [3, H, W] picture at the objective's size. */
 nst_status nst_gpu_objective_set_content(nst_gpu_objective *obj, const float *rgb_planar, nst_error *err);
-/* The style target from one picture [3, height, width] of any size, as
- * nst_objective_set_styles with n = 1 (its Gram scaled to the generated
- * picture's pixel count). */
+/* The style targets from n pictures [3, heights[k], widths[k]] of any size,
+ * as nst_objective_set_styles without groups: each layer's target is the
+ * blend-weighted mean of the pictures' Grams, each scaled to the generated
+ * picture's pixel count (blend NULL = equal weights). */
+nst_status nst_gpu_objective_set_styles(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
+                                        const int *heights, const int *widths, const double *blend, nst_error *err);
+/* One picture: nst_gpu_objective_set_styles with n = 1. */
 nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
                                        nst_error *err);
 

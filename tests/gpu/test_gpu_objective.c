@@ -1,8 +1,8 @@
 /* The objective on the device (gpu/objective.h) against loss/'s
  * nst_objective, SqueezeNet 1.1 with the real weights and the engine's
  * layers: a random picture at an odd size with a reflected border, the
- * content from another, the style from a third of another size (its Gram
- * scaled); the total and each term within relative 1e-4, the gradient
+ * content from another, the style blended from two more pictures of other
+ * sizes (weights 1:3, their Grams scaled); the total and each term within relative 1e-4, the gradient
  * within relative norm 1e-4; the same bytes from a second evaluation; with
  * no border too, new weights, the staging path and a refusal.  Skipped (77) when built without Vulkan or when the model
  * is not there. */
@@ -45,11 +45,13 @@ static void check_case(nst_gpu *gpu, const nst_model *model, int width, int heig
     params.content_weight = 1.0, params.style_weight = 1e3, params.tv_weight = 10.0;
     nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT, .border = border};
     size_t n = (size_t)3 * width * height;
-    float *x = test_floats(n), *content = test_floats(n), *style = test_floats((size_t)3 * style_w * style_h);
+    size_t n_style = (size_t)3 * style_w * style_h;
+    float *x = test_floats(n), *content = test_floats(n), *style = test_floats(n_style), *style2 = test_floats(n_style);
     float *grad_cpu = test_floats(n), *grad_gpu = test_floats(n), *grad_again = test_floats(n);
     test_fill_uniform(x, n, 1, 0.0f, 1.0f);
     test_fill_uniform(content, n, 2, 0.0f, 1.0f);
-    test_fill_uniform(style, (size_t)3 * style_w * style_h, 3, 0.0f, 1.0f);
+    test_fill_uniform(style, n_style, 3, 0.0f, 1.0f);
+    test_fill_uniform(style2, n_style, 4, 0.0f, 1.0f);
 
     nst_objective *cpu = nst_objective_new(model, height, width, &params, &options, &err);
     CHECK(cpu, "CPU objective: %s", err.message);
@@ -57,24 +59,27 @@ static void check_case(nst_gpu *gpu, const nst_model *model, int width, int heig
     CHECK(!cpu || dev, "GPU objective: %s", err.message);
     if (!dev)
         goto done;
-    const float *styles[1] = {style};
+    /* The second style picture is the first's shape turned. */
+    const float *styles[2] = {style, style2};
+    int heights[2] = {style_h, style_w}, widths[2] = {style_w, style_h};
+    double blend[2] = {1.0, 3.0};
     nst_losses lc;
     nst_gpu_losses lg, lg2;
     CHECK(nst_objective_set_content(cpu, content, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_objective_set_styles(cpu, 1, styles, &style_h, &style_w, NULL, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_objective_set_styles(cpu, 2, styles, heights, widths, blend, &err) == NST_OK, "%s", err.message);
     CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_ERR_INVALID, "eval before the targets");
     CHECK(nst_gpu_objective_set_content(dev, content, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_set_style(dev, style, style_h, style_w, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_objective_set_styles(dev, 2, styles, heights, widths, blend, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_objective_eval(dev, x, grad_again, &lg2, &err) == NST_OK, "%s", err.message);
 
     double e_total = rel(lg.total, lc.total), e_content = rel(lg.content, lc.content);
     double e_style = rel(lg.style, lc.style), e_tv = rel(lg.tv, lc.tv);
     double e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
-    printf("%dx%d border %d, style %dx%d: total %.6g (CPU %.6g, rel %.2e), content rel %.2e, style rel %.2e, "
+    printf("%dx%d border %d, styles %dx%d + %dx%d: total %.6g (CPU %.6g, rel %.2e), content rel %.2e, style rel %.2e, "
            "tv rel %.2e, gradient rel norm %.2e\n",
-           width, height, border, style_w, style_h, lg.total, lc.total, e_total, e_content, e_style, e_tv, e_grad);
+           width, height, border, style_w, style_h, style_h, style_w, lg.total, lc.total, e_total, e_content, e_style, e_tv, e_grad);
     CHECK(lc.content > 0 && lc.style > 0 && lc.tv > 0, "every term counts");
     CHECK(e_total < tolerance && e_content < tolerance && e_style < tolerance && e_tv < tolerance,
           "terms differ from the CPU's");
@@ -95,7 +100,7 @@ static void check_case(nst_gpu *gpu, const nst_model *model, int width, int heig
 done:
     nst_gpu_objective_free(dev);
     nst_objective_free(cpu);
-    free(x), free(content), free(style), free(grad_cpu), free(grad_gpu), free(grad_again);
+    free(x), free(content), free(style), free(style2), free(grad_cpu), free(grad_gpu), free(grad_again);
 }
 
 int main(void)
