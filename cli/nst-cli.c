@@ -495,8 +495,10 @@ static int list_devices(void)
                i == pick ? "yes" : d->usable ? "" : "(unusable)");
     }
     if (pick < 0)
-        printf("auto picks no device: none is a discrete, integrated or virtual GPU (name a software one as gpu:N)\n");
-    printf("the GPU backend does not run a stylisation yet: every run uses the CPU\n");
+        printf("auto runs on the CPU: no device is a discrete, integrated or virtual GPU (name a software one as "
+               "gpu:N)\n");
+    else
+        printf("auto runs on gpu:%d (%s)\n", devices[pick].index, devices[pick].name);
     return 0;
 }
 
@@ -548,18 +550,12 @@ static int second_pass(int argc, char **argv, cli *cli, nst_params *p)
         print_error("%s", err.message);
         return EXIT_USAGE;
     }
-    /* A device that does not exist, or a GPU while the objective cannot run
-     * there, is refused before anything is loaded. */
+    /* A device that does not exist is refused before anything is loaded. */
     nst_device_choice device;
     nst_status ds = nst_device_resolve(p->device, &device, &err);
     if (ds != NST_OK) {
         print_error("--device: %s", err.message);
         return ds == NST_ERR_INVALID ? EXIT_USAGE : EXIT_ENGINE;
-    }
-    if (device.on_gpu) {
-        print_error("--device %s (gpu:%d, %s): the GPU backend does not run a stylisation yet; use --device cpu or auto",
-                    p->device, device.gpu.index, device.gpu.name);
-        return EXIT_ENGINE;
     }
     /* Hours of optimisation must not end in "cannot create": everything that
      * can be known about the output is checked before anything is loaded. */
@@ -648,8 +644,8 @@ static void print_help(nst_model_kind model)
            "  --scales N               pyramid stages, coarse to fine; 0 = automatic, 1 = single scale\n"
            "  --max-memory BYTES       e.g. 4G; tiles or refuses above it (0 = available memory)\n"
            "  --tile-size N            tile side in px when tiling; 0 = the largest that fits\n"
-           "  --device D               auto, cpu, gpu or gpu:N (auto; the GPU backend does not run the\n"
-           "                           stylisation yet, so auto runs on the CPU)\n"
+           "  --device D               where the objective runs: auto (a GPU if there is one, else the\n"
+           "                           CPU), cpu, gpu or gpu:N (see --list-devices)\n"
            "  --list-devices           list the Vulkan devices: index, name, kind, memory, auto's pick\n"
            "\n"
            "Output:\n"

@@ -21,6 +21,7 @@ struct progress_bar {
     nst_progress last;
     double drawn_seconds; /* when the last line or redraw happened */
     int drawn_iter;       /* iteration of the last plain line; -1 = none yet */
+    char device[NST_PROGRESS_DEVICE_MAX]; /* where the objective runs, as last said */
 };
 
 progress_bar *progress_bar_new(FILE *stream, int interactive)
@@ -145,10 +146,22 @@ static int line_due(const progress_bar *bar, const nst_progress *p)
     return p->iter % step == 0 || p->iter >= p->iterations;
 }
 
+/* Where the objective runs, said once, and again if it moves (a GPU that
+ * failed under "auto" hands the run to the CPU). */
+static void say_device(progress_bar *bar, const nst_progress *p)
+{
+    if (strcmp(bar->device, p->device) == 0)
+        return;
+    snprintf(bar->device, sizeof bar->device, "%s", p->device);
+    fprintf(bar->stream, "%snst: the objective runs on %s\n", bar->interactive ? "\r\033[K" : "", p->device);
+    fflush(bar->stream);
+}
+
 void progress_bar_update(progress_bar *bar, const nst_progress *progress)
 {
     if (!bar)
         return;
+    say_device(bar, progress);
     bar->last = *progress;
     bar->have_last = 1;
     int due = bar->interactive ? progress->seconds - bar->drawn_seconds >= REDRAW_SECONDS : line_due(bar, progress);

@@ -99,6 +99,27 @@ static void describe_list(const nst_device_info *devices, int count, char *out, 
     }
 }
 
+/* auto: the device nst_device_auto_pick names, else the CPU with the
+ * reason in choice->reason (never an error: auto always runs). */
+static void resolve_auto(nst_device_choice *choice)
+{
+    nst_device_info devices[NST_MAX_DEVICES];
+    int count = 0;
+    nst_error why = {0};
+    if (nst_device_list(devices, NST_MAX_DEVICES, &count, &why) != NST_OK) {
+        snprintf(choice->reason, sizeof choice->reason, "no usable GPU: %.140s", why.message);
+        return;
+    }
+    int pick = nst_device_auto_pick(devices, count);
+    if (pick < 0) {
+        snprintf(choice->reason, sizeof choice->reason, "%s",
+                 count ? "no usable GPU: only a software Vulkan device" : "no usable GPU: no Vulkan device found");
+        return;
+    }
+    choice->on_gpu = 1;
+    choice->gpu = devices[pick];
+}
+
 nst_status nst_device_resolve(const char *text, nst_device_choice *choice, nst_error *err)
 {
     memset(choice, 0, sizeof *choice);
@@ -107,10 +128,10 @@ nst_status nst_device_resolve(const char *text, nst_device_choice *choice, nst_e
     nst_status s = nst_device_setting_parse(text, &setting, &index, err);
     if (s != NST_OK || setting == NST_DEVICE_SETTING_CPU)
         return s;
-    /* auto is the CPU while the objective cannot run on a GPU; not probed:
-     * opening a driver costs time and memory for nothing. */
-    if (setting == NST_DEVICE_SETTING_AUTO)
+    if (setting == NST_DEVICE_SETTING_AUTO) {
+        resolve_auto(choice);
         return NST_OK;
+    }
     nst_device_info devices[NST_MAX_DEVICES];
     int count = 0;
     if ((s = nst_device_list(devices, NST_MAX_DEVICES, &count, err)) != NST_OK) {

@@ -273,6 +273,8 @@ nst_gpu *nst_gpu_new(int index, const nst_gpu_options *options, nst_error *err)
     nst_gpu *gpu = nst_alloc_zero(1, sizeof *gpu, "the GPU context", err);
     if (!gpu)
         return NULL;
+    const char *fail_after = getenv("NST_GPU_FAIL_AFTER");
+    gpu->submits_left = fail_after ? atoi(fail_after) : 0;
     int no_driver;
     gpu->vk = nst_vk_new(&no_driver, err);
     if (!gpu->vk) {
@@ -472,6 +474,9 @@ nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *b, size_t off
 nst_status nst_gpu_submit_wait(nst_gpu *gpu, VkCommandBuffer commands, nst_error *err)
 {
     nst_vk *vk = gpu->vk;
+    /* The test hook: a device lost after so many submissions. */
+    if (gpu->submits_left > 0 && --gpu->submits_left == 0)
+        return nst_vk_check(VK_ERROR_DEVICE_LOST, "submitting work (NST_GPU_FAIL_AFTER)", err);
     VkSubmitInfo submit = {VK_STRUCTURE_TYPE_SUBMIT_INFO, NULL, 0, NULL, NULL, 1, &commands, 0, NULL};
     nst_status s = nst_vk_check(vk->vkQueueSubmit(gpu->queue, 1, &submit, gpu->fence), "submitting work", err);
     if (s == NST_OK)

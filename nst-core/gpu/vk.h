@@ -124,6 +124,9 @@ typedef struct nst_gpu {
     int unified;           /* local_type is host-visible: buffers are mapped */
     nst_gpu_buffer *staging; /* grown on demand (staged devices only) */
     nst_gpu_pipelines *pipelines;
+    /* Tests only: NST_GPU_FAIL_AFTER=N makes the Nth submission fail as a
+     * lost device would (0 = never), so the error paths run on lavapipe. */
+    int submits_left;
 } nst_gpu;
 
 /* Opens device `index` of nst_device_list (any kind: the choice of a kind

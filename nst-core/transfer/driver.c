@@ -16,6 +16,10 @@
 #include "optim/optim.h"
 #include "transfer/driver.h"
 
+#ifdef NST_HAVE_VULKAN
+#include "gpu/objective.h"
+#endif
+
 void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan)
 {
     run->transfer = t;
@@ -25,6 +29,8 @@ void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan)
     run->eval = 0;
     run->iter = 0;
     run->seen_generation = 0;
+    run->gpu = NULL;
+    snprintf(run->device, sizeof run->device, "CPU");
     clock_gettime(CLOCK_MONOTONIC, &run->start);
 }
 
@@ -52,7 +58,7 @@ static void fill_progress(const nst_run *run, const nst_stage *st, const nst_los
     p->tile = st->tile;
     p->tiles = st->tiles;
     p->memory_bytes = run->plan->bytes;
-    snprintf(p->device, sizeof p->device, "CPU");
+    snprintf(p->device, sizeof p->device, "%s", run->device);
 }
 
 nst_status nst_driver_evaluate(nst_run *run, const nst_stage *st, const float *x, float *grad, double *value,
@@ -60,7 +66,15 @@ nst_status nst_driver_evaluate(nst_run *run, const nst_stage *st, const float *x
 {
     const nst_transfer *t = run->transfer;
     nst_losses l;
-    nst_status s = nst_objective_eval(st->objective, x, grad, &l, err);
+    nst_status s;
+#ifdef NST_HAVE_VULKAN
+    if (st->gpu_objective) {
+        nst_gpu_losses gl;
+        s = nst_gpu_objective_eval(st->gpu_objective, x, grad, &gl, err);
+        l = (nst_losses){.content = gl.content, .style = gl.style, .tv = gl.tv, .total = gl.total};
+    } else
+#endif
+        s = nst_objective_eval(st->objective, x, grad, &l, err);
     if (s != NST_OK)
         return s;
     *value = l.total;
@@ -205,6 +219,12 @@ static nst_status set_style_targets(const nst_run *run, nst_stage *st, double st
             groups[k] = i;
         nst_image_free(style);
     }
+#ifdef NST_HAVE_VULKAN
+    if (s == NST_OK && st->gpu_objective) /* no groups: a run with masks stays on the CPU */
+        s = nst_gpu_objective_set_styles(st->gpu_objective, count, (const float *const *)planar, heights, widths,
+                                         weights, err);
+    else
+#endif
     if (s == NST_OK)
         s = nst_objective_set_styles_grouped(st->objective, count, (const float *const *)planar, heights, widths,
                                              weights, groups, err);
@@ -233,23 +253,53 @@ static int read_steering(const nst_run *run, double *a, double *b, double *tau, 
 
 static void set_stage_weights(nst_stage *st, double a, double b, double tau)
 {
+#ifdef NST_HAVE_VULKAN
+    if (st->gpu_objective) {
+        nst_gpu_objective_set_weights(st->gpu_objective, a * st->content_factor, b, tau);
+        return;
+    }
+#endif
     nst_objective_set_weights(st->objective, a * st->content_factor, b, tau);
+}
+
+/* The stage's objective at h x w on the run's device or the CPU. */
+static nst_status open_objective(nst_run *run, nst_stage *st, int height, int width, nst_error *err)
+{
+    const nst_transfer *t = run->transfer;
+    nst_net_options options = {.pooling = t->params.pooling, .padding = NST_PAD_REFLECT, .border = NST_DRIVER_BORDER};
+    nst_driver_free_objective(st);
+#ifdef NST_HAVE_VULKAN
+    if (run->gpu) {
+        st->gpu_objective = nst_gpu_objective_new(run->gpu, t->model, height, width, &t->params, &options, err);
+        return st->gpu_objective ? NST_OK : (err ? err->code : NST_ERR_DEVICE);
+    }
+#endif
+    st->objective = nst_objective_new(t->model, height, width, &t->params, &options, err);
+    if (!st->objective)
+        return err ? err->code : NST_ERR_INVALID;
+    nst_objective_set_cancel(st->objective, run->cancel);
+    return NST_OK;
+}
+
+nst_status nst_driver_set_content(nst_stage *st, const float *content, nst_error *err)
+{
+#ifdef NST_HAVE_VULKAN
+    if (st->gpu_objective)
+        return nst_gpu_objective_set_content(st->gpu_objective, content, err);
+#endif
+    return nst_objective_set_content(st->objective, content, err);
 }
 
 nst_status nst_driver_new_objective(nst_run *run, nst_stage *st, int height, int width, int style_piece,
                                     nst_error *err)
 {
-    const nst_transfer *t = run->transfer;
-    nst_net_options options = {.pooling = t->params.pooling, .padding = NST_PAD_REFLECT, .border = NST_DRIVER_BORDER};
-    nst_objective_free(st->objective);
-    st->objective = nst_objective_new(t->model, height, width, &t->params, &options, err);
-    if (!st->objective)
-        return err ? err->code : NST_ERR_INVALID;
-    nst_objective_set_cancel(st->objective, run->cancel);
+    nst_status s = open_objective(run, st, height, width, err);
+    if (s != NST_OK)
+        return s;
     double a, b, tau, scale;
     run->seen_generation = read_steering(run, &a, &b, &tau, &scale);
     set_stage_weights(st, a, b, tau);
-    nst_status s = set_style_targets(run, st, scale, style_piece, err);
+    s = set_style_targets(run, st, scale, style_piece, err);
     return s == NST_OK ? nst_driver_set_masks(run, st, 0, 0, err) : s;
 }
 
@@ -291,6 +341,10 @@ void nst_driver_free_objective(nst_stage *st)
 {
     nst_objective_free(st->objective);
     st->objective = NULL;
+#ifdef NST_HAVE_VULKAN
+    nst_gpu_objective_free(st->gpu_objective);
+#endif
+    st->gpu_objective = NULL;
 }
 
 int nst_driver_apply_steering(nst_run *run, nst_stage *st, int style_piece, nst_status *status, nst_error *err)

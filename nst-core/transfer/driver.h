@@ -26,6 +26,8 @@ typedef struct nst_run {
     int eval, iter;               /* iter counts over all stages */
     int seen_generation;          /* of the steering, last applied */
     struct timespec start;
+    struct nst_gpu *gpu;          /* the device the objective runs on; NULL = the CPU */
+    char device[NST_PROGRESS_DEVICE_MAX]; /* where it runs, as progress reports name it */
 } nst_run;
 
 /* One stage of the pyramid.  pyramid.c fills its size, place and pictures,
@@ -36,7 +38,8 @@ typedef struct nst_stage {
     int iter_base;            /* iterations of the stages before this one */
     double content_factor;    /* the stage's multiplier of alpha */
     int tile, tiles;          /* the tile being run and their count; 0 when whole */
-    nst_objective *objective; /* at the stage's or the tile window's size */
+    nst_objective *objective; /* at the stage's or the tile window's size (on the CPU) */
+    struct nst_gpu_objective *gpu_objective; /* the same on the run's device */
     double style_scale;       /* style scale the targets were made with */
     nst_image *content;       /* the content at the stage size, true colours */
     nst_image *colors;        /* what the net sees: grey in luminance mode, else content */
@@ -45,7 +48,7 @@ typedef struct nst_stage {
 } nst_stage;
 
 /* Starts a run of t with its plan (which must outlive the run): counters at
- * zero, the clock started. */
+ * zero, the clock started, on the CPU (transfer.c may then give it a device). */
 void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan);
 
 /* Size of a style picture (width x height) given to the net at a stage whose
@@ -77,6 +80,8 @@ int nst_driver_apply_steering(nst_run *run, nst_stage *st, int style_piece, nst_
 nst_status nst_driver_new_objective(nst_run *run, nst_stage *st, int height, int width, int style_piece,
                                     nst_error *err);
 void nst_driver_free_objective(nst_stage *st);
+/* The content target from a planar picture at the objective's size. */
+nst_status nst_driver_set_content(nst_stage *st, const float *content, nst_error *err);
 /* The stage's masks (when the run has any) at stage size, NULL where a
  * style has none; nst_driver_free_masks drops them. */
 nst_status nst_driver_new_masks(const nst_run *run, nst_stage *st, nst_error *err);

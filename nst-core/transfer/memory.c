@@ -273,11 +273,25 @@ nst_status nst_parse_bytes(const char *text, size_t *bytes, nst_error *err)
 
 /* ---- the plan ---- */
 
-nst_status nst_memory_plan(const nst_transfer *t, int width, int height, nst_plan *plan, nst_error *err)
+/* What a run on the device may use of its memory: the budget the driver
+ * reports (VK_EXT_memory_budget), else the device-local heaps less a tenth
+ * for the driver and the display. */
+static size_t device_budget(const nst_device_info *device)
+{
+    return device->budget_bytes ? (size_t)device->budget_bytes : (size_t)(device->local_bytes / 10 * 9);
+}
+
+nst_status nst_memory_plan(const nst_transfer *t, int width, int height, const nst_device_info *device,
+                           nst_plan *plan, nst_error *err)
 {
     memset(plan, 0, sizeof *plan);
     nst_pyramid_stages(&t->params, width, height, plan);
     plan->budget = t->params.max_memory ? t->params.max_memory : nst_default_memory_budget();
+    /* The estimate counts the objective and the host's vectors together:
+     * on a device, both memories must hold it (a conservative plan). */
+    int device_bound = device && device_budget(device) < plan->budget;
+    if (device_bound)
+        plan->budget = device_budget(device);
     double persistent = persistent_bytes(t);
     double whole_peak = 0, peak = 0, budget = (double)plan->budget;
     int window = 0;
@@ -326,9 +340,10 @@ nst_status nst_memory_plan(const nst_transfer *t, int width, int height, nst_pla
         format_bytes(plan->bytes, needed, sizeof needed);
         format_bytes(plan->budget, available, sizeof available);
         return nst_error_set(err, NST_ERR_NOMEM,
-                             "a %dx%d picture needs %s even in %dx%d tiles, %s available; "
+                             "a %dx%d picture needs %s even in %dx%d tiles, %s available%s; "
                              "lower the working size or raise the memory limit",
-                             width, height, needed, window, window, available);
+                             width, height, needed, window, window, available,
+                             device_bound ? " on the GPU" : "");
     }
     return NST_OK;
 }

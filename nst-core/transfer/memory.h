@@ -7,7 +7,9 @@
 #include "transfer/transfer.h"
 
 /* Fills the plan of t, which has its content, at the working size
- * width x height, from the params, the pictures and the budget. */
-nst_status nst_memory_plan(const nst_transfer *t, int width, int height, nst_plan *plan, nst_error *err);
+ * width x height, from the params, the pictures and the budget; with a
+ * device (NULL = the CPU), within its memory too. */
+nst_status nst_memory_plan(const nst_transfer *t, int width, int height, const nst_device_info *device,
+                           nst_plan *plan, nst_error *err);
 
 #endif

@@ -310,7 +310,7 @@ static nst_status run_whole_stage(nst_run *run, nst_stage *st, float *x, int ite
         s = NST_ERR_NOMEM;
     if (s == NST_OK) {
         nst_image_to_planar(st->colors, content);
-        s = nst_objective_set_content(st->objective, content, err);
+        s = nst_driver_set_content(st, content, err);
     }
     free(content);
     if (s != NST_OK)

@@ -134,7 +134,7 @@ static nst_status visit_tile(nst_run *run, nst_stage *st, float *picture, const 
                              int round_base, int steps, int *iter, nst_error *err)
 {
     copy_image_window(st->colors, tl, w->ww, w->wh, w->content);
-    nst_status s = nst_objective_set_content(st->objective, w->content, err);
+    nst_status s = nst_driver_set_content(st, w->content, err);
     if (s == NST_OK)
         s = nst_driver_set_masks(run, st, tl->x0, tl->y0, err);
     if (s != NST_OK)
@@ -215,7 +215,7 @@ nst_status nst_tiles_run_stage(nst_run *run, nst_stage *st, float *x, int iterat
         double value;
         tile whole = {0, 0, 0, w.ww, 0, w.wh};
         copy_image_window(st->colors, &whole, w.ww, w.wh, w.content);
-        s = nst_objective_set_content(st->objective, w.content, err);
+        s = nst_driver_set_content(st, w.content, err);
         copy_window(x, st->width, st->height, &whole, w.ww, w.wh, w.x);
         if (s == NST_OK)
             s = nst_driver_evaluate(run, st, w.x, NULL, &value, err);

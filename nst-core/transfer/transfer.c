@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,10 @@
 #include "transfer/params.h"
 #include "transfer/pyramid.h"
 #include "transfer/transfer.h"
+
+#ifdef NST_HAVE_VULKAN
+#include "gpu/vk.h"
+#endif
 
 nst_transfer *nst_transfer_new(const nst_model *model, const nst_params *params, nst_error *err)
 {
@@ -186,12 +191,12 @@ static nst_status check_content(const nst_transfer *t, nst_error *err)
     return NST_OK;
 }
 
-/* The plan of a transfer that has its content. */
-static nst_status make_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
+/* The plan of a transfer that has its content, on `device` (NULL = the CPU). */
+static nst_status make_plan(const nst_transfer *t, const nst_device_info *device, nst_plan *plan, nst_error *err)
 {
     int width, height;
     nst_transfer_working_size(&t->params, t->content->width, t->content->height, &width, &height);
-    return nst_memory_plan(t, width, height, plan, err);
+    return nst_memory_plan(t, width, height, device, plan, err);
 }
 
 nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
@@ -201,7 +206,7 @@ nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *e
         memset(plan, 0, sizeof *plan);
         return s;
     }
-    return make_plan(t, plan, err);
+    return make_plan(t, NULL, plan, err);
 }
 
 size_t nst_transfer_estimate_bytes(const nst_transfer *t)
@@ -209,22 +214,66 @@ size_t nst_transfer_estimate_bytes(const nst_transfer *t)
     nst_plan plan;
     if (!t->model || !t->content)
         return 0;
-    make_plan(t, &plan, NULL);
+    make_plan(t, NULL, &plan, NULL);
     return plan.bytes;
 }
 
-/* The objective runs on the CPU only so far (issue #12): a setting that
- * names a GPU is refused rather than quietly run on the CPU. */
-static nst_status check_device(const nst_transfer *t, nst_error *err)
+/* Where the run's objective goes: the setting resolved, and what the device
+ * cannot run yet (regions) kept on the CPU.  "auto" never fails here; it
+ * says in choice->reason why it stays on the CPU. */
+static nst_status choose_device(const nst_transfer *t, nst_device_choice *choice, nst_error *err)
 {
-    nst_device_choice choice;
-    nst_status s = nst_device_resolve(t->params.device, &choice, err);
-    if (s != NST_OK || !choice.on_gpu)
+    nst_status s = nst_device_resolve(t->params.device, choice, err);
+    if (s != NST_OK)
         return s;
-    return nst_error_set(err, NST_ERR_DEVICE,
-                         "device %s (gpu:%d, %s): the GPU backend does not run a stylisation yet; "
-                         "use the device cpu or auto",
-                         t->params.device, choice.gpu.index, choice.gpu.name);
+    int automatic = !t->params.device[0] || strcmp(t->params.device, "auto") == 0;
+    if (choice->on_gpu && t->n_masks) {
+        if (!automatic)
+            return nst_error_set(err, NST_ERR_DEVICE,
+                                 "device %s: regions (style masks) do not run on the GPU yet; use the device cpu or auto",
+                                 t->params.device);
+        choice->on_gpu = 0;
+        snprintf(choice->reason, sizeof choice->reason, "regions do not run on the GPU yet");
+    }
+    return NST_OK;
+}
+
+/* The stages on the run's device.  With "auto", a device that fails
+ * (lost, out of memory, or a layer it cannot run) hands the run to the CPU,
+ * which starts again from the beginning; run->device says why. */
+static nst_status run_on(nst_transfer *t, nst_run *run, const nst_device_choice *choice, nst_image **result,
+                         nst_error *err)
+{
+    nst_plan plan, cpu_plan;
+    nst_status s = make_plan(t, choice->on_gpu ? &choice->gpu : NULL, &plan, err);
+    if (s != NST_OK)
+        return s;
+    nst_run_init(run, t, &plan);
+    if (!choice->on_gpu) {
+        if (choice->reason[0])
+            snprintf(run->device, sizeof run->device, "CPU (%.170s)", choice->reason);
+        return nst_pyramid_run(run, result, err);
+    }
+    snprintf(run->device, sizeof run->device, "%.180s", choice->gpu.name);
+#ifdef NST_HAVE_VULKAN
+    run->gpu = nst_gpu_new(choice->gpu.index, NULL, err);
+    s = run->gpu ? nst_pyramid_run(run, result, err) : (err ? err->code : NST_ERR_DEVICE);
+    nst_gpu_free(run->gpu);
+    run->gpu = NULL;
+#else
+    s = nst_error_set(err, NST_ERR_DEVICE, "this build of nst-core has no GPU backend");
+#endif
+    int automatic = !t->params.device[0] || strcmp(t->params.device, "auto") == 0;
+    if (s == NST_OK || s == NST_ERR_CANCELLED || !automatic)
+        return s != NST_OK && s != NST_ERR_CANCELLED ? nst_error_prefix(err, "on %s: ", choice->gpu.name) : s;
+    char reason[NST_PROGRESS_DEVICE_MAX];
+    snprintf(reason, sizeof reason, "CPU (%.40s failed: %.120s)", choice->gpu.name, err ? err->message : "");
+    s = make_plan(t, NULL, &cpu_plan, err);
+    if (s != NST_OK)
+        return s;
+    nst_run_init(run, t, &cpu_plan);
+    snprintf(run->device, sizeof run->device, "%s", reason);
+    return nst_pyramid_run(run, result, err);
 }
 
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
@@ -235,16 +284,13 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
         return s;
     if (t->params.n_style_layers > 0 && t->n_styles == 0)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was given");
-    nst_plan plan;
-    s = make_plan(t, &plan, err);
-    if (s == NST_OK)
-        s = check_device(t, err);
+    nst_run run;
+    nst_device_choice choice;
+    s = choose_device(t, &choice, err);
     if (s != NST_OK)
         return s;
     nst_parallel_set_workers(t->params.threads);
     if (!t->preview_every)
         t->preview_every = 1;
-    nst_run run;
-    nst_run_init(&run, t, &plan);
-    return nst_pyramid_run(&run, result, err);
+    return run_on(t, &run, &choice, result, err);
 }

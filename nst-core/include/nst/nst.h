@@ -363,10 +363,11 @@ void nst_transfer_working_size(const nst_params *params, int content_width, int 
 
 /* ---- devices: the Vulkan compute backend ------------------------------------ */
 
-/* The backend is being built up (issue #12): its kernels run and are tested
- * against the CPU's, but the objective does not run on a GPU yet, so a run
- * asking for "gpu" or "gpu:N" fails with NST_ERR_DEVICE saying so, and
- * "auto" runs on the CPU. */
+/* With "gpu" or "gpu:N" the whole objective (the network forward and
+ * backward, Grams, every term and the gradient) runs on the Vulkan device;
+ * the optimiser runs on the host.  The device does not run VGG yet (average
+ * pooling) nor regions (style masks): "auto" runs those on the CPU and says
+ * why in nst_progress.device, "gpu"/"gpu:N" refuse them (NST_ERR_DEVICE). */
 
 typedef enum nst_device_kind {
     NST_DEVICE_DISCRETE = 0,
@@ -407,6 +408,7 @@ int nst_device_auto_pick(const nst_device_info *devices, int count);
 typedef struct nst_device_choice {
     int on_gpu;          /* 0 = the CPU */
     nst_device_info gpu; /* when on_gpu */
+    char reason[160];    /* auto on the CPU: why ("no usable GPU: ..."); else "" */
 } nst_device_choice;
 
 /* Checks the spelling of a setting ("", "auto", "cpu", "gpu", "gpu:N")
@@ -415,8 +417,8 @@ nst_status nst_device_setting_check(const char *setting, nst_error *err);
 /* Resolves a setting: "cpu" never touches Vulkan; "gpu" takes the device
  * auto would and fails (NST_ERR_DEVICE) without one; "gpu:N" takes device N
  * whatever its kind, and fails naming the devices there are when N does not
- * exist.  "auto" is the CPU while the objective does not run on a GPU (it
- * does not probe for devices). */
+ * exist.  "auto" takes the device nst_device_auto_pick names and is the
+ * CPU, with choice->reason, when there is none (never an error). */
 nst_status nst_device_resolve(const char *setting, nst_device_choice *choice, nst_error *err);
 
 /* ---- big pictures: pyramid, tiles, memory ---------------------------------- */
