@@ -3,11 +3,15 @@
  *   nst_bench peak
  *       GFLOP/s of a 2048^3 sgemm (best of 5) on OpenBLAS's threads, and
  *       the kernels OpenBLAS picked for this CPU.
- *   nst_bench eval MODEL WEIGHTS DATA_DIR WARMUP REPS
+ *   nst_bench eval MODEL WEIGHTS DATA_DIR WARMUP REPS [DEVICE]
  *       seconds per nst_objective_eval (value + gradient) on DATA_DIR's
  *       content.npy / style.npy / x0.npy, the analytic FLOPs of one
- *       evaluation and the first evaluation's losses.
- *   nst_bench lbfgs MODEL WEIGHTS DATA_DIR TARGET MAX_EVALS
+ *       evaluation and the first evaluation's losses.  With DEVICE (gpu or
+ *       gpu:N) the objective runs on the Vulkan backend (side "gpu"):
+ *       "times" with the picture and gradient left in device memory (what
+ *       a run on the device needs), "times_transfer" with both copied
+ *       to and from the host, and the device's name.
+ *   nst_bench lbfgs MODEL WEIGHTS DATA_DIR TARGET MAX_EVALS [DEVICE]
  *       L-BFGS (history 20, box [0,1]) from x0 until the total loss is
  *       <= TARGET: evaluations and seconds taken, and the loss trace.
  *
@@ -25,6 +29,10 @@
 #include "loss/objective.h"
 #include "nn/net.h"
 #include "optim/optim.h"
+
+#ifdef NST_HAVE_VULKAN
+#include "gpu/objective.h"
+#endif
 
 static double now_seconds(void)
 {
@@ -132,6 +140,8 @@ typedef struct bench {
     nst_model *model;
     nst_params params;
     nst_objective *obj;
+    void *gpu, *gpu_obj; /* nst_gpu, nst_gpu_objective: with a DEVICE */
+    char device[256];
     nst_array content, style, x0;
     int height, width;
     float *grad;
@@ -151,7 +161,52 @@ static nst_status load_picture(const char *dir, const char *name, nst_array *a, 
     return s;
 }
 
-static int bench_open(bench *b, const char *kind_name, const char *weights, const char *dir)
+/* The objective on the device the setting names (gpu or gpu:N). */
+static int open_device(bench *b, const char *setting, const nst_net_options *options)
+{
+#ifdef NST_HAVE_VULKAN
+    nst_error err = {0};
+    nst_device_choice choice;
+    if (nst_device_resolve(setting, &choice, &err) != NST_OK)
+        return fail("device", &err);
+    if (!choice.on_gpu)
+        return fail("device: not a GPU", NULL);
+    nst_gpu *gpu = nst_gpu_new(choice.gpu.index, NULL, &err);
+    b->gpu = gpu;
+    if (!gpu)
+        return fail("device", &err);
+    snprintf(b->device, sizeof b->device, "%s", gpu->info.name);
+    nst_gpu_objective *obj = nst_gpu_objective_new(gpu, b->model, b->height, b->width, &b->params, options, &err);
+    b->gpu_obj = obj;
+    const float *styles[1] = {b->style.data};
+    int sh = (int)b->style.shape[1], sw = (int)b->style.shape[2];
+    if (!obj || nst_gpu_objective_set_content(obj, b->content.data, &err) != NST_OK ||
+        nst_gpu_objective_set_styles(obj, 1, styles, &sh, &sw, NULL, &err) != NST_OK)
+        return fail("the objective on the device", &err);
+    return 0;
+#else
+    (void)b, (void)options;
+    fprintf(stderr, "nst_bench: device %s: built without the Vulkan backend\n", setting);
+    return 1;
+#endif
+}
+
+/* One evaluation on the side opened; x and grad NULL on the device: the
+ * picture and gradient stay in device memory. */
+static nst_status evaluate(bench *b, const float *x, float *grad, nst_losses *l, nst_error *err)
+{
+#ifdef NST_HAVE_VULKAN
+    if (b->gpu_obj) {
+        nst_gpu_losses g;
+        nst_status s = nst_gpu_objective_eval(b->gpu_obj, x, grad, &g, err);
+        *l = (nst_losses){.content = g.content, .style = g.style, .tv = g.tv, .total = g.total};
+        return s;
+    }
+#endif
+    return nst_objective_eval(b->obj, x, grad, l, err);
+}
+
+static int bench_open(bench *b, const char *kind_name, const char *weights, const char *dir, const char *device)
 {
     nst_error err = {0};
     nst_model_kind kind;
@@ -168,6 +223,11 @@ static int bench_open(bench *b, const char *kind_name, const char *weights, cons
     b->width = (int)b->content.shape[2];
     bench_params(kind, &b->params);
     nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_ZERO, .border = 0}; /* the exact PyTorch objective */
+    b->grad = malloc(b->x0.count * sizeof(float));
+    if (!b->grad)
+        return fail("gradient", NULL);
+    if (device)
+        return open_device(b, device, &options);
     b->obj = nst_objective_new(b->model, b->height, b->width, &b->params, &options, &err);
     if (!b->obj)
         return fail("objective", &err);
@@ -176,13 +236,16 @@ static int bench_open(bench *b, const char *kind_name, const char *weights, cons
     if (nst_objective_set_content(b->obj, b->content.data, &err) != NST_OK ||
         nst_objective_set_styles(b->obj, 1, styles, &sh, &sw, NULL, &err) != NST_OK)
         return fail("targets", &err);
-    b->grad = malloc(b->x0.count * sizeof(float));
-    return b->grad ? 0 : fail("gradient", NULL);
+    return 0;
 }
 
 static void bench_close(bench *b)
 {
     nst_objective_free(b->obj);
+#ifdef NST_HAVE_VULKAN
+    nst_gpu_objective_free(b->gpu_obj);
+    nst_gpu_free(b->gpu);
+#endif
     nst_model_free(b->model);
     nst_array_clear(&b->content);
     nst_array_clear(&b->style);
@@ -190,34 +253,61 @@ static void bench_close(bench *b)
     free(b->grad);
 }
 
-static int run_eval(bench *b, int warmup, int reps)
+/* Seconds of each of `reps` evaluations after `warmup` untimed ones; x and
+ * grad as evaluate() takes them.  The first evaluation's losses in *first. */
+static int time_evals(bench *b, const float *x, float *grad, int warmup, int reps, double *times, nst_losses *first)
 {
     nst_error err = {0};
-    nst_losses first = {0};
-    double *times = calloc((size_t)reps, sizeof *times);
-    if (!times)
-        return fail("eval", NULL);
     for (int i = 0; i < warmup + reps; i++) {
         nst_losses l;
         double t0 = now_seconds();
-        if (nst_objective_eval(b->obj, b->x0.data, b->grad, &l, &err) != NST_OK)
+        if (evaluate(b, x, grad, &l, &err) != NST_OK)
             return fail("eval", &err);
         double t = now_seconds() - t0;
-        if (i == 0)
-            first = l;
+        if (i == 0 && first)
+            *first = l;
         if (i >= warmup)
             times[i - warmup] = t;
+    }
+    return 0;
+}
+
+static void print_times(const char *key, const double *times, int reps)
+{
+    printf(", \"%s\": [", key);
+    for (int i = 0; i < reps; i++)
+        printf("%s%.6f", i ? ", " : "", times[i]);
+    printf("]");
+}
+
+static int run_eval(bench *b, int warmup, int reps)
+{
+    nst_losses first = {0};
+    double *times = calloc((size_t)reps, 2 * sizeof *times);
+    if (!times)
+        return fail("eval", NULL);
+    /* On the device: the picture goes there once, the gradient comes back once. */
+    int rc = time_evals(b, b->x0.data, b->grad, warmup, reps, times, &first);
+    if (rc == 0 && b->gpu_obj)
+        rc = time_evals(b, NULL, NULL, warmup, reps, times + reps, NULL);
+    if (rc) {
+        free(times);
+        return rc;
     }
     double grad_norm = 0;
     for (size_t i = 0; i < b->x0.count; i++)
         grad_norm += (double)b->grad[i] * b->grad[i];
-    printf("{\"side\": \"ours\", \"losses\": [%.9g, %.9g, %.9g, %.9g], \"grad_norm\": %.9g, \"flops\": %.6g, "
-           "\"times\": [",
-           first.content, first.style, first.tv, first.total, sqrt(grad_norm),
+    printf("{\"side\": \"%s\", \"losses\": [%.9g, %.9g, %.9g, %.9g], \"grad_norm\": %.9g, \"flops\": %.6g",
+           b->gpu_obj ? "gpu" : "ours", first.content, first.style, first.tv, first.total, sqrt(grad_norm),
            eval_flops(b->model, &b->params, b->height, b->width));
-    for (int i = 0; i < reps; i++)
-        printf("%s%.6f", i ? ", " : "", times[i]);
-    printf("], \"maxrss_kib\": %ld}\n", max_rss_kib());
+    if (b->gpu_obj) {
+        print_times("times", times + reps, reps);
+        print_times("times_transfer", times, reps);
+        printf(", \"device\": \"%s\"", b->device);
+    } else {
+        print_times("times", times, reps);
+    }
+    printf(", \"maxrss_kib\": %ld}\n", max_rss_kib());
     free(times);
     return 0;
 }
@@ -226,7 +316,7 @@ static nst_status lbfgs_objective(const float *x, float *grad, double *value, vo
 {
     bench *b = user_data;
     nst_losses l;
-    nst_status s = nst_objective_eval(b->obj, x, grad, &l, err);
+    nst_status s = evaluate(b, x, grad, &l, err);
     if (s != NST_OK)
         return s;
     *value = l.total;
@@ -247,7 +337,7 @@ static int run_lbfgs(bench *b, double target, int max_evals)
     float *x = b->x0.data;
     b->target = target;
     b->start = now_seconds();
-    printf("{\"side\": \"ours\", \"trace\": [");
+    printf("{\"side\": \"%s\", \"trace\": [", b->gpu_obj ? "gpu" : "ours");
     int first = 1;
     while (b->evals < max_evals && b->reached_evals == 0) {
         int converged = 0;
@@ -270,13 +360,13 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "peak") == 0)
         return run_peak();
-    if (argc != 7 || (strcmp(argv[1], "eval") != 0 && strcmp(argv[1], "lbfgs") != 0)) {
-        fprintf(stderr, "usage: nst_bench peak | eval MODEL WEIGHTS DIR WARMUP REPS | "
-                        "lbfgs MODEL WEIGHTS DIR TARGET MAX_EVALS\n");
+    if ((argc != 7 && argc != 8) || (strcmp(argv[1], "eval") != 0 && strcmp(argv[1], "lbfgs") != 0)) {
+        fprintf(stderr, "usage: nst_bench peak | eval MODEL WEIGHTS DIR WARMUP REPS [DEVICE] | "
+                        "lbfgs MODEL WEIGHTS DIR TARGET MAX_EVALS [DEVICE]\n");
         return 2;
     }
     bench b = {0};
-    int rc = bench_open(&b, argv[2], argv[3], argv[4]);
+    int rc = bench_open(&b, argv[2], argv[3], argv[4], argc == 8 ? argv[7] : NULL);
     if (rc == 0)
         rc = strcmp(argv[1], "eval") == 0 ? run_eval(&b, atoi(argv[5]), atoi(argv[6]))
                                           : run_lbfgs(&b, atof(argv[5]), atoi(argv[6]));

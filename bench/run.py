@@ -16,6 +16,16 @@ sides with their relative difference.  Then L-BFGS on SqueezeNet at 512²: the
 time each side takes to reach the best loss PyTorch's LBFGS (history 20,
 strong Wolfe, no box) reaches in 50 evaluations; ours is nst_lbfgs
 (history 20, projected onto the box [0, 1], the plug-in's setting).
+
+With --device gpu (or gpu:N) the same objective also runs on our Vulkan
+backend, a third process per round: seconds per evaluation with the picture
+and gradient resident in device memory (how a run on the device works) and
+with both copied to and from the host, against our CPU engine and PyTorch,
+and the losses' difference from PyTorch's.  --end-to-end also times the
+README's first command (tools/quickstart.sh's nst call: SqueezeNet 1.1,
+chelsea + starry_night, the defaults) with --device cpu and --device DEVICE:
+wall seconds of the process, and the seconds after start-up (the run itself,
+from the last line of its --log).
 """
 import argparse
 import json
@@ -23,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -77,7 +88,7 @@ T.FX.write_safetensors({path!r}, {{'features.' + k: v.numpy() for k, v in featur
 
 
 def side_command(args, side, mode, model, weights, folder, *rest):
-    if side == "ours":
+    if side in ("ours", "gpu"):
         return [args.nst_bench, mode, model, weights, folder, *map(str, rest)]
     return [TORCH_PYTHON, os.path.join(HERE, "torch_side.py"), mode, model, weights, folder, *map(str, rest)]
 
@@ -99,19 +110,61 @@ def run_json(cmd):
 
 
 def bench_eval(args, model, weights, folder):
-    results = {"ours": [], "torch": []}
+    sides = ("ours", "torch") + (("gpu",) if args.device else ())
+    results = {side: [] for side in sides}
     for _ in range(args.rounds):
-        for side in ("ours", "torch"):
+        for side in sides:
+            extra = (args.device,) if side == "gpu" else ()
             results[side].append(run_json(side_command(args, side, "eval", model, weights, folder,
-                                                       args.warmup, args.reps)))
+                                                       args.warmup, args.reps, *extra)))
     merged = {}
     for side, runs in results.items():
         times = [t for r in runs for t in r["times"]]
         merged[side] = {"median": statistics.median(times), "min": min(times), "max": max(times),
                         "n": len(times), "rss": max(r["maxrss_kib"] for r in runs) / 1024.0,
                         "losses": runs[0]["losses"], "grad_norm": runs[0]["grad_norm"]}
+        if side == "gpu":
+            merged[side]["transfer"] = statistics.median(t for r in runs for t in r["times_transfer"])
+            merged[side]["device"] = runs[0]["device"]
     merged["flops"] = results["ours"][0]["flops"]
     return merged
+
+
+def print_gpu_table(rows):
+    print(f"\nOur Vulkan backend on {rows[0][1]['gpu']['device']} (resident: picture and gradient stay in "
+          "device memory; copied: both cross to and from the host)")
+    head = (f"{'model':<14}{'size':>5}  {'s/eval resident':>16}{'copied':>10}{'gpu/ours':>10}{'gpu/torch':>10}"
+            f"{'GFLOP/s':>9}  {'total rel to torch':>18}")
+    print(head)
+    print("-" * len(head))
+    for (model, size), r in rows:
+        g, o, t = r["gpu"], r["ours"], r["torch"]
+        rel = abs(g["losses"][3] - t["losses"][3]) / abs(t["losses"][3])
+        print(f"{model:<14}{size:>5}  {g['median']:>16.4f}{g['transfer']:>10.4f}{g['median'] / o['median']:>10.3f}"
+              f"{g['median'] / t['median']:>10.3f}{r['flops'] / g['median'] * 1e-9:>9.1f}  {rel:>18.2e}")
+
+
+def bench_end_to_end(args, data):
+    """The README's first command on the CPU and on the device, one after the other."""
+    nst = os.path.join(args.build, "cli", "nst")
+    content = "/usr/lib/python3/dist-packages/skimage/data/chelsea.png"
+    style = "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg"
+X
+    for device in ("cpu", args.device):
+        log = os.path.join(data, f"end-to-end-{device.replace(':', '_')}.jsonl")
+        out = os.path.join(data, f"end-to-end-{device.replace(':', '_')}.png")
+        start = time.perf_counter()
+        run = subprocess.run([nst, "--content", content, "--style", style, "--output", out, "--device", device,
+                              "--log", log] + args.end_to_end_args.split(), stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        wall = time.perf_counter() - start
+        if run.returncode != 0:
+            print(f"  --device {device}: failed: {run.stderr.strip().splitlines()[-1:]}")
+            continue
+        with open(log) as f:
+            last = json.loads(f.read().strip().splitlines()[-1])
+        said = [line for line in run.stderr.splitlines() if "objective runs on" in line]
+        print(f"  --device {device:<6} {wall:8.2f} s wall, {last['seconds']:8.2f} s after start-up, "
+              f"{last['eval']} evaluations, final total {last['total']:.6g}  ({said[0] if said else ''})")
 
 
 def print_eval_table(rows, peak):
@@ -173,6 +226,10 @@ def main():
     p.add_argument("--lbfgs-evals", type=int, default=50)
     p.add_argument("--lbfgs-max-evals", type=int, default=300)
     p.add_argument("--no-lbfgs", action="store_true")
+    p.add_argument("--device", default=None, help="also our Vulkan backend on this device (gpu or gpu:N)")
+    p.add_argument("--end-to-end", action="store_true", help="also the README's first command, CPU vs --device")
+    p.add_argument("--end-to-end-args", default="", help="extra nst options for it (a smoke test: '--size 64 "
+                   "--iterations 5'); the default is the README's command as it is")
     p.add_argument("--inherit-openblas-env", action="store_true",
                    help="keep " + " and ".join(OPENBLAS_OVERRIDES) + " from the environment (default: both "
                         "sides run without them, so OpenBLAS picks its kernels from the CPU)")
@@ -197,10 +254,14 @@ def main():
             rows.append(((model, size), bench_eval(args, model, weights, write_pictures(data, size))))
             print(f"  done {model} {size}", file=sys.stderr, flush=True)
     print_eval_table(rows, peak)
+    if args.device:
+        print_gpu_table(rows)
     print(f"\nload average at start / end: {load_start} / {os.getloadavg()[0]:.2f} "
           f"(2 cores; other processes running make both sides slower and noisier)")
     if not args.no_lbfgs:
         bench_lbfgs(args, squeezenet, write_pictures(data, args.lbfgs_size))
+    if args.end_to_end and args.device:
+        bench_end_to_end(args, data)
 
 
 if __name__ == "__main__":
