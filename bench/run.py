@@ -39,7 +39,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TORCH_PYTHON = "/usr/bin/python3"
+# Debian's python3-torch; NST_TORCH_PYTHON names another (a GPU machine's).
+TORCH_PYTHON = os.environ.get("NST_TORCH_PYTHON", "/usr/bin/python3")
 
 
 def make_picture(rng, size, kind):
@@ -123,9 +124,9 @@ def bench_eval(args, model, weights, folder):
         merged[side] = {"median": statistics.median(times), "min": min(times), "max": max(times),
                         "n": len(times), "rss": max(r["maxrss_kib"] for r in runs) / 1024.0,
                         "losses": runs[0]["losses"], "grad_norm": runs[0]["grad_norm"]}
+        merged[side]["device"] = runs[0].get("device", "cpu")
         if side == "gpu":
             merged[side]["transfer"] = statistics.median(t for r in runs for t in r["times_transfer"])
-            merged[side]["device"] = runs[0]["device"]
     merged["flops"] = results["ours"][0]["flops"]
     return merged
 
@@ -147,14 +148,13 @@ def print_gpu_table(rows):
 def bench_end_to_end(args, data):
     """The README's first command on the CPU and on the device, one after the other."""
     nst = os.path.join(args.build, "cli", "nst")
-    content = "/usr/lib/python3/dist-packages/skimage/data/chelsea.png"
-    style = "/usr/share/doc/opencv-doc/examples/data/starry_night.jpg"
-X
+    print("\nThe README's first command (SqueezeNet 1.1, chelsea + starry_night, defaults"
+          + (f", with {args.end_to_end_args}" if args.end_to_end_args else "") + "), end to end:")
     for device in ("cpu", args.device):
         log = os.path.join(data, f"end-to-end-{device.replace(':', '_')}.jsonl")
         out = os.path.join(data, f"end-to-end-{device.replace(':', '_')}.png")
         start = time.perf_counter()
-        run = subprocess.run([nst, "--content", content, "--style", style, "--output", out, "--device", device,
+        run = subprocess.run([nst, "--content", args.content, "--style", args.style, "--output", out, "--device", device,
                               "--log", log] + args.end_to_end_args.split(), stderr=subprocess.PIPE, text=True, env=dict(os.environ))
         wall = time.perf_counter() - start
         if run.returncode != 0:
@@ -168,7 +168,8 @@ X
 
 
 def print_eval_table(rows, peak):
-    print(f"\nsgemm 2048^3, 2 threads: {peak:.1f} GFLOP/s (the peak GFLOP/s are measured against)\n")
+    print(f"\nsgemm 2048^3, 2 threads: {peak:.1f} GFLOP/s (the peak GFLOP/s are measured against); "
+          f"PyTorch on {rows[0][1]['torch']['device']}\n")
     head = (f"{'model':<14}{'size':>5}  {'side':<6}{'s/eval (median)':>16} {'min-max':>17} {'n':>3}"
             f"{'ours/torch':>11}{'GFLOP/s':>9}{'%peak':>7}{'peak RSS MiB':>14}")
     print(head)
@@ -228,6 +229,10 @@ def main():
     p.add_argument("--no-lbfgs", action="store_true")
     p.add_argument("--device", default=None, help="also our Vulkan backend on this device (gpu or gpu:N)")
     p.add_argument("--end-to-end", action="store_true", help="also the README's first command, CPU vs --device")
+    p.add_argument("--content", default="/usr/lib/python3/dist-packages/skimage/data/chelsea.png",
+                   help="the README's content picture (python3-skimage)")
+    p.add_argument("--style", default="/usr/share/doc/opencv-doc/examples/data/starry_night.jpg",
+                   help="the README's style picture (opencv-doc)")
     p.add_argument("--end-to-end-args", default="", help="extra nst options for it (a smoke test: '--size 64 "
                    "--iterations 5'); the default is the README's command as it is")
     p.add_argument("--inherit-openblas-env", action="store_true",

@@ -6,7 +6,9 @@
 The same objective as nst_objective_eval with zero padding and no border: the
 networks and the loss come from tools/make-torch-fixtures.py (the reference the
 engine's tests are checked against).  oneDNN on, NCHW, 2 threads.  One JSON
-object on stdout with ru_maxrss (KiB)."""
+object on stdout with ru_maxrss (KiB).  NST_TORCH_DEVICE=cuda runs it on
+PyTorch's GPU instead (timed after torch.cuda.synchronize()), for the
+benchmark beside our Vulkan backend on a machine that has one."""
 import importlib.util
 import json
 import os
@@ -40,6 +42,12 @@ LAYERS = {
     "vgg": (["relu4_2"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]),
 }
 WEIGHTS = (1.0, 1e5, 0.1)
+DEVICE = torch.device(os.environ.get("NST_TORCH_DEVICE", "cpu"))
+
+
+def synchronize():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def read_safetensors(path):
@@ -71,7 +79,9 @@ class Problem:
 
     def __init__(self, model, weights, data_dir):
         self.net, (self.content_layers, self.style_layers) = build_net(model, weights)
-        pic = {n: torch.from_numpy(np.load(os.path.join(data_dir, n + ".npy"))) for n in ("content", "style", "x0")}
+        self.net.to(DEVICE)
+        pic = {n: torch.from_numpy(np.load(os.path.join(data_dir, n + ".npy"))).to(DEVICE)
+               for n in ("content", "style", "x0")}
         self.x0 = pic["x0"]
         with torch.no_grad():
             self.content_feats = self.net(FX.normalise(torch, pic["content"]), self.content_layers)
@@ -113,6 +123,7 @@ def run_eval(problem, warmup, reps):
     for i in range(warmup + reps):
         t0 = time.perf_counter()
         losses, grad = problem.eval(problem.x0)
+        synchronize()
         t = time.perf_counter() - t0
         first = first or losses
         if i >= warmup:
@@ -149,6 +160,7 @@ def main():
         out = run_lbfgs(problem, int(sys.argv[5]))
     out["maxrss_kib"] = max_rss_kib()
     out["threads"] = torch.get_num_threads()
+    out["device"] = torch.cuda.get_device_name(DEVICE) if DEVICE.type == "cuda" else "cpu"
     print(json.dumps(out))
 
 
