@@ -20,6 +20,7 @@ enum kernel_id {
     K_SUM_PARTIALS,
     K_PREPARE,
     K_TV,
+    K_MASK_COLUMNS,
     K_COUNT
 };
 
@@ -52,6 +53,7 @@ static const kernel_spec specs[K_COUNT] = {
     [K_SUM_PARTIALS] = {nst_spirv_sum_partials, &nst_spirv_sum_partials_bytes, 2, "sum_partials"},
     [K_PREPARE] = {nst_spirv_prepare, &nst_spirv_prepare_bytes, 2, "prepare"},
     [K_TV] = {nst_spirv_tv, &nst_spirv_tv_bytes, 3, "tv"},
+    [K_MASK_COLUMNS] = {nst_spirv_mask_columns, &nst_spirv_mask_columns_bytes, 3, "mask_columns"},
 };
 
 struct nst_gpu_pipelines {
@@ -650,4 +652,24 @@ nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gp
     uint32_t groups[3];
     linear_groups(count, groups);
     return append(seq, K_TV, buffers, &pc, sizeof pc, groups, err);
+}
+
+nst_status nst_gpu_mask_columns(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *a, nst_gpu_buffer *mask,
+                                size_t mask_offset, nst_gpu_buffer *out, nst_error *err)
+{
+    size_t count = (size_t)channels * pixels;
+    if (!positive(channels, pixels, 1) || count > INT32_MAX || mask_offset > INT32_MAX)
+        return nst_error_set(err, NST_ERR_INVALID, "GPU mask: %d channels of %d pixels", channels, pixels);
+    nst_status s = need(a, count, "GPU mask input", err);
+    if (s == NST_OK)
+        s = need(mask, mask_offset + (size_t)pixels, "GPU mask plane", err);
+    if (s == NST_OK)
+        s = need(out, count, "GPU mask output", err);
+    if (s != NST_OK)
+        return s;
+    int32_t pc[3] = {channels, pixels, (int32_t)mask_offset};
+    nst_gpu_buffer *buffers[3] = {a, mask, out};
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_MASK_COLUMNS, buffers, pc, sizeof pc, groups, err);
 }

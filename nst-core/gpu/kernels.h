@@ -69,6 +69,10 @@ nst_status nst_gpu_gram(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buff
 nst_status nst_gpu_gram_gradient(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *d, nst_gpu_buffer *a,
                                  float scale, nst_gpu_buffer *grad, nst_error *err);
 
+/* out [c, pixels] = A with each column p times mask[mask_offset + p] (out
+ * may be a): the activations seen through a region (guided Grams). */
+nst_status nst_gpu_mask_columns(nst_gpu_seq *seq, int channels, int pixels, nst_gpu_buffer *a, nst_gpu_buffer *mask,
+                                size_t mask_offset, nst_gpu_buffer *out, nst_error *err);
 
 /* Sums without float atomics: a kernel leaves one partial sum per workgroup
  * of LINEAR_GROUP elements (nst_gpu_partials(count) of them) and

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "nn/guide.h"
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -15,10 +16,15 @@ static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 typedef struct gpu_term {
     int node;
     double weight; /* normalised layer weight */
-    int c, hw;
-    nst_gpu_buffer *target; /* content: activations [c, hw]; style: Gram [c, c] */
+    int c, h, w, hw;
+    nst_gpu_buffer *target; /* content: activations [c, hw]; style: Gram [c, c] (group 0's with regions) */
+    nst_gpu_buffer *group_target[NST_MAX_STYLES]; /* style, regions: group g's (group_target[0] = target) */
+    float *host_target[NST_MAX_STYLES]; /* style, regions: T_g as blended, scaled on the device by area / hw */
     size_t partial_offset, n_partials;
 } gpu_term;
+
+/* A region below this share of a layer's samples adds nothing (loss/'s EMPTY_REGION). */
+#define EMPTY_REGION 1e-6
 
 struct nst_gpu_objective {
     nst_gpu *gpu;
@@ -38,6 +44,16 @@ struct nst_gpu_objective {
     nst_gpu_seq *prepare, *loss, *finish;
     int recorded_weights; /* the loss sequence bakes alpha/beta/tau in: re-recorded when they change */
     double rec_alpha, rec_beta, rec_tau;
+    /* Regions (loss/objective.h's guided Grams): n_groups targets per style
+     * layer, blend weights b_g, and each group's mask at every style layer. */
+    int n_groups; /* 0 = no regions: one unguided target per layer */
+    double group_weight[NST_MAX_STYLES];
+    int has_mask[NST_MAX_STYLES];
+    double mask_area[NST_MAX_STYLES][NST_MAX_LAYERS];
+    size_t mask_offset[NST_MAX_LAYERS], group_mask_floats;
+    nst_gpu_buffer *mask_planes; /* [group][style layer's h w] */
+    nst_gpu_buffer *masked;      /* A . M of the widest style layer */
+    float *mask_padded, *mask_host;
 };
 
 /* loss/'s nst_objective_border: reflect padding smaller than the picture. */
@@ -68,7 +84,7 @@ static nst_status allocate(nst_gpu_objective *obj, nst_error *err)
         gpu_term *t = content ? &obj->content[i] : &obj->style[i - obj->n_content];
         int h, w;
         nst_gpu_net_shape(obj->net, t->node, &t->c, &h, &w);
-        t->hw = h * w;
+        t->h = h, t->w = w, t->hw = h * w;
         size_t count = content ? (size_t)t->c * t->hw : (size_t)t->c * t->c;
         t->partial_offset = offset;
         t->n_partials = nst_gpu_partials(count);
@@ -88,9 +104,79 @@ static nst_status allocate(nst_gpu_objective *obj, nst_error *err)
     if (!(obj->picture = floats(gpu, picture, err)) || !(obj->grad = floats(gpu, picture, err)) ||
         !(obj->gram = floats(gpu, obj->widest_gram = widest_gram, err)) || !(obj->gram_scratch = floats(gpu, scratch, err)) ||
         !(obj->partials = floats(gpu, offset, err)) ||
-        !(obj->sums = floats(gpu, (size_t)obj->n_content + obj->n_style + 2, err)))
+        !(obj->sums = floats(gpu, (size_t)obj->n_content + 2 + (size_t)obj->n_style * NST_MAX_STYLES, err)))
         return failed(err);
     return NST_OK;
+}
+
+/* The slot of style layer i's (group g's) sum: after the content terms and TV's two. */
+static int style_slot(const nst_gpu_objective *obj, int i, int g)
+{
+    return obj->n_content + 2 + i * NST_MAX_STYLES + g;
+}
+
+/* Style layer i without regions: G - S in the Gram buffer, grad += scale (G - S) A. */
+static nst_status record_style(nst_gpu_objective *obj, int i, nst_error *err)
+{
+    nst_gpu_seq *seq = obj->loss;
+    gpu_term *t = &obj->style[i];
+    nst_gpu_buffer *a = nst_gpu_net_activation_buffer(obj->net, t->node);
+    double norm = 4.0 * (double)t->c * t->c * (double)t->hw * t->hw;
+    nst_status s = nst_gpu_gram(seq, t->c, t->hw, a, obj->gram, obj->gram_scratch, err);
+    if (s == NST_OK)
+        s = nst_gpu_diff_sumsq(seq, (size_t)t->c * t->c, obj->gram, t->target, 1.0f, 0, obj->gram, obj->partials,
+                               t->partial_offset, err);
+    if (s == NST_OK && obj->beta != 0)
+        s = nst_gpu_gram_gradient(seq, t->c, t->hw, obj->gram, a, (float)(obj->beta * t->weight * 4.0 / norm),
+                                  nst_gpu_net_gradient_buffer(obj->net, t->node), err);
+    if (s == NST_OK)
+        s = nst_gpu_sum_partials(seq, obj->partials, t->partial_offset, t->n_partials, obj->sums,
+                                 style_slot(obj, i, 0), err);
+    return s;
+}
+
+/* A group's region at style layer i in layer samples; 0 when it adds
+ * nothing (no weight, or an empty region). */
+static double group_area(const nst_gpu_objective *obj, int i, int g)
+{
+    double hw = obj->style[i].hw, area = obj->has_mask[g] ? obj->mask_area[g][i] : hw;
+    return obj->group_weight[g] > 0 && area >= EMPTY_REGION * hw ? area : 0.0;
+}
+
+/* Style layer i with regions, per group g (objective.h's guided Grams):
+ * G_g = (A . M)(A . M)^T, D' = G_g - T_g area / hw (the target was scaled
+ * when the masks were set, so D' = area D), its sum of squares, and
+ * grad += b coeff w D' (A . M^2) / (c^2 hw area). */
+static nst_status record_guided_style(nst_gpu_objective *obj, int i, nst_error *err)
+{
+    nst_gpu_seq *seq = obj->loss;
+    gpu_term *t = &obj->style[i];
+    nst_gpu_buffer *a = nst_gpu_net_activation_buffer(obj->net, t->node);
+    nst_status s = NST_OK;
+    for (int g = 0; s == NST_OK && g < obj->n_groups; g++) {
+        double area = group_area(obj, i, g);
+        if (area == 0)
+            continue;
+        size_t plane = (size_t)g * obj->group_mask_floats + obj->mask_offset[i];
+        nst_gpu_buffer *seen = obj->has_mask[g] ? obj->masked : a;
+        if (obj->has_mask[g])
+            s = nst_gpu_mask_columns(seq, t->c, t->hw, a, obj->mask_planes, plane, obj->masked, err);
+        if (s == NST_OK)
+            s = nst_gpu_gram(seq, t->c, t->hw, seen, obj->gram, obj->gram_scratch, err);
+        if (s == NST_OK)
+            s = nst_gpu_diff_sumsq(seq, (size_t)t->c * t->c, obj->gram, t->group_target[g], 1.0f, 0, obj->gram,
+                                   obj->partials, t->partial_offset, err);
+        if (s == NST_OK && obj->beta != 0 && obj->has_mask[g])
+            s = nst_gpu_mask_columns(seq, t->c, t->hw, obj->masked, obj->mask_planes, plane, obj->masked, err);
+        double scale = obj->beta * t->weight * obj->group_weight[g] / ((double)t->c * t->c * t->hw * area);
+        if (s == NST_OK && obj->beta != 0)
+            s = nst_gpu_gram_gradient(seq, t->c, t->hw, obj->gram, seen, (float)scale,
+                                      nst_gpu_net_gradient_buffer(obj->net, t->node), err);
+        if (s == NST_OK)
+            s = nst_gpu_sum_partials(seq, obj->partials, t->partial_offset, t->n_partials, obj->sums,
+                                     style_slot(obj, i, g), err);
+    }
+    return s;
 }
 
 /* The loss sequence: each used layer's gradient cleared, then the content
@@ -118,21 +204,8 @@ static nst_status record_loss(nst_gpu_objective *obj, nst_error *err)
         if (s == NST_OK)
             s = nst_gpu_sum_partials(seq, obj->partials, t->partial_offset, t->n_partials, obj->sums, i, err);
     }
-    for (int i = 0; s == NST_OK && i < obj->n_style; i++) {
-        gpu_term *t = &obj->style[i];
-        nst_gpu_buffer *a = nst_gpu_net_activation_buffer(obj->net, t->node);
-        double norm = 4.0 * (double)t->c * t->c * (double)t->hw * t->hw;
-        s = nst_gpu_gram(seq, t->c, t->hw, a, obj->gram, obj->gram_scratch, err);
-        if (s == NST_OK)
-            s = nst_gpu_diff_sumsq(seq, (size_t)t->c * t->c, obj->gram, t->target, 1.0f, 0, obj->gram, obj->partials,
-                                   t->partial_offset, err);
-        if (s == NST_OK && obj->beta != 0)
-            s = nst_gpu_gram_gradient(seq, t->c, t->hw, obj->gram, a, (float)(obj->beta * t->weight * 4.0 / norm),
-                                      nst_gpu_net_gradient_buffer(obj->net, t->node), err);
-        if (s == NST_OK)
-            s = nst_gpu_sum_partials(seq, obj->partials, t->partial_offset, t->n_partials, obj->sums,
-                                     obj->n_content + i, err);
-    }
+    for (int i = 0; s == NST_OK && i < obj->n_style; i++)
+        s = obj->n_groups ? record_guided_style(obj, i, err) : record_style(obj, i, err);
     obj->recorded_weights = s == NST_OK;
     obj->rec_alpha = obj->alpha, obj->rec_beta = obj->beta, obj->rec_tau = obj->tau;
     return s;
@@ -152,7 +225,7 @@ static nst_status record_finish(nst_gpu_objective *obj, nst_error *err)
         s = nst_gpu_tv(seq, h, w, nh > 0 ? (float)(2.0 * obj->tau / nh) : 0.0f,
                        nv > 0 ? (float)(2.0 * obj->tau / nv) : 0.0f, obj->picture, obj->grad, obj->partials,
                        obj->tv_offset, err);
-    int slot = obj->n_content + obj->n_style;
+    int slot = obj->n_content;
     for (int k = 0; s == NST_OK && k < 2; k++)
         s = nst_gpu_sum_partials(seq, obj->partials, obj->tv_offset + k * obj->tv_partials, obj->tv_partials,
                                  obj->sums, slot + k, err);
@@ -194,7 +267,7 @@ nst_gpu_objective *nst_gpu_objective_new(nst_gpu *gpu, const nst_model *model, i
     }
     obj->options.used_nodes = obj->used_nodes;
     obj->options.n_used_nodes = n_terms;
-    int launches = 8 * (obj->n_content + obj->n_style) + 8;
+    int launches = 8 * obj->n_content + 8 * NST_MAX_STYLES * obj->n_style + 8;
     if (!(obj->net = nst_gpu_net_new(gpu, model, height + 2 * obj->border, width + 2 * obj->border, obj->deepest,
                                      &obj->options, err)) ||
         allocate(obj, err) != NST_OK || !(obj->prepare = nst_gpu_seq_new(gpu, 1, err)) ||
@@ -218,8 +291,19 @@ void nst_gpu_objective_free(nst_gpu_objective *obj)
     nst_gpu_seq_free(obj->finish);
     for (int i = 0; i < obj->n_content; i++)
         nst_gpu_buffer_free(gpu, obj->content[i].target);
-    for (int i = 0; i < obj->n_style; i++)
-        nst_gpu_buffer_free(gpu, obj->style[i].target);
+    for (int i = 0; i < obj->n_style; i++) {
+        gpu_term *t = &obj->style[i];
+        for (int g = 0; g < NST_MAX_STYLES; g++) {
+            if (g > 0)
+                nst_gpu_buffer_free(gpu, t->group_target[g]);
+            free(t->host_target[g]);
+        }
+        nst_gpu_buffer_free(gpu, t->target);
+    }
+    nst_gpu_buffer_free(gpu, obj->mask_planes);
+    nst_gpu_buffer_free(gpu, obj->masked);
+    free(obj->mask_padded);
+    free(obj->mask_host);
     nst_gpu_buffer_free(gpu, obj->picture);
     nst_gpu_buffer_free(gpu, obj->grad);
     nst_gpu_buffer_free(gpu, obj->gram);
@@ -338,34 +422,152 @@ static nst_status add_style_picture(nst_gpu_objective *obj, const float *rgb_pla
     return s;
 }
 
-nst_status nst_gpu_objective_set_styles(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
-                                        const int *heights, const int *widths, const double *blend, nst_error *err)
+/* Room for n_groups targets per style layer, on the host and the device. */
+static nst_status reserve_groups(nst_gpu_objective *obj, int n_groups, nst_error *err)
 {
-    obj->have_style = 0;
-    double sum = 0;
-    for (int k = 0; k < n; k++)
-        sum += blend ? blend[k] : 1.0;
-    if (n < 1 || !(sum > 0))
-        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
-    float *sums[NST_MAX_LAYERS] = {NULL};
+    for (int i = 0; i < obj->n_style; i++) {
+        gpu_term *t = &obj->style[i];
+        size_t cc = (size_t)t->c * t->c;
+        t->group_target[0] = t->target;
+        for (int g = 0; g < n_groups; g++) {
+            if (!t->host_target[g] && !(t->host_target[g] = nst_alloc(cc * sizeof(float), "a style target", err)))
+                return NST_ERR_NOMEM;
+            memset(t->host_target[g], 0, cc * sizeof(float));
+            if (!t->group_target[g] && !(t->group_target[g] = floats(obj->gpu, cc, err)))
+                return failed(err);
+        }
+    }
+    return NST_OK;
+}
+
+/* The device's targets from the host's: group g's scaled by its region's
+ * area / hw at each layer (1 without a mask), so the loss compares G_g with
+ * T_g area / hw. */
+static nst_status upload_targets(nst_gpu_objective *obj, nst_error *err)
+{
+    int groups = obj->n_groups ? obj->n_groups : 1;
     nst_status s = NST_OK;
     for (int i = 0; s == NST_OK && i < obj->n_style; i++) {
-        sums[i] = nst_alloc_zero((size_t)obj->style[i].c * obj->style[i].c, sizeof(float), "a style target", err);
-        s = sums[i] ? NST_OK : NST_ERR_NOMEM;
+        gpu_term *t = &obj->style[i];
+        size_t cc = (size_t)t->c * t->c;
+        for (int g = 0; s == NST_OK && g < groups; g++) {
+            float scale = obj->n_groups && obj->has_mask[g] ? (float)(obj->mask_area[g][i] / t->hw) : 1.0f;
+            if (scale == 1.0f) {
+                s = nst_gpu_buffer_write(obj->gpu, t->group_target[g], 0, t->host_target[g], cc * sizeof(float), err);
+                continue;
+            }
+            float *scaled = nst_alloc(cc * sizeof(float), "a style target", err);
+            for (size_t k = 0; scaled && k < cc; k++)
+                scaled[k] = t->host_target[g][k] * scale;
+            s = scaled ? nst_gpu_buffer_write(obj->gpu, t->group_target[g], 0, scaled, cc * sizeof(float), err)
+                       : NST_ERR_NOMEM;
+            free(scaled);
+        }
     }
+    obj->recorded_weights = 0; /* the loss launches depend on the groups and their regions */
+    return s;
+}
+
+nst_status nst_gpu_objective_set_styles_grouped(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
+                                                const int *heights, const int *widths, const double *blend,
+                                                const int *groups, nst_error *err)
+{
+    obj->have_style = 0;
+    double sum = 0, group_sum[NST_MAX_STYLES] = {0};
+    int n_groups = 0;
+    for (int k = 0; k < n; k++) {
+        int g = groups ? groups[k] : 0;
+        if (g < 0 || g >= NST_MAX_STYLES)
+            return nst_error_set(err, NST_ERR_INVALID, "style group %d is not from 0 to %d", g, NST_MAX_STYLES - 1);
+        sum += blend ? blend[k] : 1.0;
+        group_sum[g] += blend ? blend[k] : 1.0;
+        n_groups = g + 1 > n_groups ? g + 1 : n_groups;
+    }
+    if (n < 1 || !(sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    nst_status s = reserve_groups(obj, n_groups, err);
     for (int k = 0; s == NST_OK && k < n; k++) {
-        s = add_style_picture(obj, rgb_planar[k], heights[k], widths[k], (float)((blend ? blend[k] : 1.0) / sum), sums,
-                              err);
+        int g = groups ? groups[k] : 0;
+        float *sums[NST_MAX_LAYERS];
+        for (int i = 0; i < obj->n_style; i++)
+            sums[i] = obj->style[i].host_target[g];
+        s = add_style_picture(obj, rgb_planar[k], heights[k], widths[k],
+                              (float)((blend ? blend[k] : 1.0) / group_sum[g]), sums, err);
         if (s != NST_OK)
             nst_error_prefix(err, "style picture %d: ", k + 1);
     }
-    for (int i = 0; s == NST_OK && i < obj->n_style; i++)
-        s = nst_gpu_buffer_write(obj->gpu, obj->style[i].target, 0, sums[i],
-                                 (size_t)obj->style[i].c * obj->style[i].c * sizeof(float), err);
-    for (int i = 0; i < obj->n_style; i++)
-        free(sums[i]);
+    obj->n_groups = groups ? n_groups : 0;
+    for (int g = 0; g < n_groups; g++)
+        obj->group_weight[g] = group_sum[g] * n_groups / sum;
+    if (s == NST_OK)
+        s = upload_targets(obj, err);
     obj->have_style = s == NST_OK;
     return s;
+}
+
+nst_status nst_gpu_objective_set_styles(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
+                                        const int *heights, const int *widths, const double *blend, nst_error *err)
+{
+    return nst_gpu_objective_set_styles_grouped(obj, n, rgb_planar, heights, widths, blend, NULL, err);
+}
+
+/* The masks' planes for n groups, on the host and the device, and the
+ * scratch of the masked activations: made at the first call that needs them. */
+static nst_status reserve_masks(nst_gpu_objective *obj, int n, nst_error *err)
+{
+    size_t widest = 0, planes = 0;
+    for (int i = 0; i < obj->n_style; i++) {
+        const gpu_term *t = &obj->style[i];
+        obj->mask_offset[i] = planes;
+        planes += (size_t)t->hw;
+        widest = (size_t)t->c * t->hw > widest ? (size_t)t->c * t->hw : widest;
+    }
+    obj->group_mask_floats = planes;
+    size_t padded = (size_t)(obj->height + 2 * obj->border) * (obj->width + 2 * obj->border);
+    if (!obj->masked && !(obj->masked = floats(obj->gpu, widest, err)))
+        return failed(err);
+    if (!obj->mask_padded && !(obj->mask_padded = nst_alloc(padded * sizeof(float), "a mask", err)))
+        return NST_ERR_NOMEM;
+    if (!obj->mask_host && !(obj->mask_host = nst_alloc(planes * sizeof(float), "a mask", err)))
+        return NST_ERR_NOMEM;
+    size_t need = (size_t)n * planes * sizeof(float);
+    if (!obj->mask_planes || obj->mask_planes->bytes < need) {
+        nst_gpu_buffer_free(obj->gpu, obj->mask_planes);
+        if (!(obj->mask_planes = floats(obj->gpu, (size_t)n * planes, err)))
+            return failed(err);
+    }
+    return NST_OK;
+}
+
+nst_status nst_gpu_objective_set_masks(nst_gpu_objective *obj, int n, const float *const *masks, int plane_width,
+                                       int x0, int y0, nst_error *err)
+{
+    if (n < 0 || n > NST_MAX_STYLES)
+        return nst_error_set(err, NST_ERR_INVALID, "%d masks: at most %d", n, NST_MAX_STYLES);
+    int any = 0;
+    for (int g = 0; g < NST_MAX_STYLES; g++) {
+        obj->has_mask[g] = g < n && masks[g];
+        any |= obj->has_mask[g];
+    }
+    nst_status s = any ? reserve_masks(obj, n, err) : NST_OK;
+    int ph = obj->height + 2 * obj->border, pw = obj->width + 2 * obj->border;
+    for (int g = 0; any && g < n && s == NST_OK; g++) {
+        if (!masks[g])
+            continue;
+        nst_guide_window(masks[g], plane_width, x0, y0, obj->height, obj->width, obj->border, obj->mask_padded);
+        for (int i = 0; i < obj->n_style && s == NST_OK; i++) {
+            const gpu_term *t = &obj->style[i];
+            s = nst_guide_layer(obj->mask_padded, pw, ph, obj->mask_host + obj->mask_offset[i], t->w, t->h,
+                                &obj->mask_area[g][i], err);
+        }
+        if (s == NST_OK)
+            s = nst_gpu_buffer_write(obj->gpu, obj->mask_planes, (size_t)g * obj->group_mask_floats * sizeof(float),
+                                     obj->mask_host, obj->group_mask_floats * sizeof(float), err);
+    }
+    if (s != NST_OK)
+        memset(obj->has_mask, 0, sizeof obj->has_mask);
+    nst_status u = obj->have_style ? upload_targets(obj, err) : NST_OK;
+    return s != NST_OK ? s : u;
 }
 
 nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
@@ -397,8 +599,8 @@ nst_status nst_gpu_objective_eval(nst_gpu_objective *obj, const float *x, float 
         s = nst_gpu_net_backward(obj->net, NULL, err);
     if (s == NST_OK)
         s = nst_gpu_seq_run(obj->finish, err);
-    float sums[2 * NST_MAX_LAYERS + 2];
-    int n_sums = obj->n_content + obj->n_style + 2;
+    float sums[NST_MAX_LAYERS * (1 + NST_MAX_STYLES) + 2];
+    int n_sums = style_slot(obj, obj->n_style, 0);
     if (s == NST_OK)
         s = nst_gpu_buffer_read(obj->gpu, obj->sums, 0, sums, (size_t)n_sums * sizeof(float), err);
     if (s == NST_OK && grad)
@@ -411,11 +613,18 @@ nst_status nst_gpu_objective_eval(nst_gpu_objective *obj, const float *x, float 
         l.content += obj->content[i].weight * sums[i] / (4.0 * (double)obj->content[i].c * obj->content[i].hw);
     for (int i = 0; i < obj->n_style; i++) {
         const gpu_term *t = &obj->style[i];
-        l.style += t->weight * sums[obj->n_content + i] / (4.0 * (double)t->c * t->c * (double)t->hw * t->hw);
+        double cc4 = 4.0 * (double)t->c * t->c;
+        if (!obj->n_groups)
+            l.style += t->weight * sums[style_slot(obj, i, 0)] / (cc4 * (double)t->hw * t->hw);
+        for (int g = 0; g < obj->n_groups; g++) {
+            double area = group_area(obj, i, g); /* sum D'^2 = area^2 sum D^2 */
+            if (area > 0)
+                l.style += t->weight * obj->group_weight[g] * sums[style_slot(obj, i, g)] / (cc4 * t->hw * area);
+        }
     }
     int h = obj->height, w = obj->width;
     double nh = 3.0 * h * (w - 1), nv = 3.0 * (h - 1) * w;
-    l.tv = (nh > 0 ? sums[n_sums - 2] / nh : 0) + (nv > 0 ? sums[n_sums - 1] / nv : 0);
+    l.tv = (nh > 0 ? sums[obj->n_content] / nh : 0) + (nv > 0 ? sums[obj->n_content + 1] / nv : 0);
     l.total = obj->alpha * l.content + obj->beta * l.style + obj->tau * l.tv;
     if (out)
         *out = l;

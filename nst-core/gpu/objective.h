@@ -1,10 +1,10 @@
-/* The style-transfer objective on the device (loss/objective.h's terms),
- * for one style target without regions: the picture's reflected border and
+/* The style-transfer objective on the device (loss/objective.h's terms):
+ * the picture's reflected border and
  * ImageNet normalisation, the content and Gram style terms at their layers,
  * total variation, and the gradient with respect to the picture, all in
  * device memory; only the terms' sums (one float each, reduced in a fixed
- * order) come back to the host, which weights them.  Guided (masked) Grams
- * are not on the device yet. */
+ * order) come back to the host, which weights them.  With regions, the
+ * guided Grams of loss/objective.h. */
 #ifndef NST_GPU_OBJECTIVE_H
 #define NST_GPU_OBJECTIVE_H
 
@@ -32,6 +32,16 @@ nst_status nst_gpu_objective_set_content(nst_gpu_objective *obj, const float *rg
  * picture's pixel count (blend NULL = equal weights). */
 nst_status nst_gpu_objective_set_styles(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
                                         const int *heights, const int *widths, const double *blend, nst_error *err);
+/* With regions, as nst_objective_set_styles_grouped: groups[k] is picture
+ * k's style (its region), groups NULL = no regions. */
+nst_status nst_gpu_objective_set_styles_grouped(nst_gpu_objective *obj, int n, const float *const *rgb_planar,
+                                                const int *heights, const int *widths, const double *blend,
+                                                const int *groups, nst_error *err);
+/* The regions of groups 0 .. n-1, as nst_objective_set_masks: masks[g] a
+ * plane in [0,1] plane_width wide whose window at (x0, y0) is the
+ * objective's picture; NULL = everywhere. */
+nst_status nst_gpu_objective_set_masks(nst_gpu_objective *obj, int n, const float *const *masks, int plane_width,
+                                       int x0, int y0, nst_error *err);
 /* One picture: nst_gpu_objective_set_styles with n = 1. */
 nst_status nst_gpu_objective_set_style(nst_gpu_objective *obj, const float *rgb_planar, int height, int width,
                                        nst_error *err);

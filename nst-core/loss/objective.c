@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "image/image.h"
+#include "nn/guide.h"
 
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
@@ -442,19 +443,6 @@ static nst_status reserve_masks(nst_objective *obj, int n, nst_error *err)
     return NST_OK;
 }
 
-/* mask_padded = the objective's window of `plane` at (x0, y0) with the
- * picture's reflected border, as the net sees the picture. */
-static void pad_mask_window(nst_objective *obj, const float *plane, int plane_width, int x0, int y0)
-{
-    int b = obj->border, pw = obj->width + 2 * b;
-    for (int y = 0; y < obj->height + 2 * b; y++) {
-        const float *row = plane + (size_t)(y0 + nst_padded_source(y - b, obj->height, NST_PAD_REFLECT)) * plane_width;
-        float *out = obj->mask_padded + (size_t)y * pw;
-        for (int x = 0; x < pw; x++)
-            out[x] = row[x0 + nst_padded_source(x - b, obj->width, NST_PAD_REFLECT)];
-    }
-}
-
 nst_status nst_objective_set_masks(nst_objective *obj, int n, const float *const *masks, int plane_width, int x0,
                                    int y0, nst_error *err)
 {
@@ -472,15 +460,11 @@ nst_status nst_objective_set_masks(nst_objective *obj, int n, const float *const
     for (int g = 0; g < n && s == NST_OK; g++) {
         if (!masks[g])
             continue;
-        pad_mask_window(obj, masks[g], plane_width, x0, y0);
+        nst_guide_window(masks[g], plane_width, x0, y0, obj->height, obj->width, obj->border, obj->mask_padded);
         for (int i = 0; i < obj->n_style && s == NST_OK; i++) {
             const layer_term *t = &obj->style[i];
             float *m = obj->mask_planes + g * obj->group_mask_floats + obj->mask_offset[i];
-            s = nst_plane_resize(obj->mask_padded, pw, ph, m, t->w, t->h, 1, err);
-            double area = 0;
-            for (int p = 0; p < t->hw; p++)
-                area += (double)m[p] * m[p];
-            obj->mask_area[g][i] = area;
+            s = nst_guide_layer(obj->mask_padded, pw, ph, m, t->w, t->h, &obj->mask_area[g][i], err);
         }
     }
     if (s != NST_OK)

@@ -220,9 +220,9 @@ static nst_status set_style_targets(const nst_run *run, nst_stage *st, double st
         nst_image_free(style);
     }
 #ifdef NST_HAVE_VULKAN
-    if (s == NST_OK && st->gpu_objective) /* no groups: a run with masks stays on the CPU */
-        s = nst_gpu_objective_set_styles(st->gpu_objective, count, (const float *const *)planar, heights, widths,
-                                         weights, err);
+    if (s == NST_OK && st->gpu_objective)
+        s = nst_gpu_objective_set_styles_grouped(st->gpu_objective, count, (const float *const *)planar, heights,
+                                                 widths, weights, groups, err);
     else
 #endif
     if (s == NST_OK)
@@ -333,6 +333,11 @@ nst_status nst_driver_set_masks(const nst_run *run, nst_stage *st, int x0, int y
     const nst_transfer *t = run->transfer;
     if (!t->n_masks)
         return NST_OK;
+#ifdef NST_HAVE_VULKAN
+    if (st->gpu_objective)
+        return nst_gpu_objective_set_masks(st->gpu_objective, t->n_styles, (const float *const *)st->masks,
+                                           st->width, x0, y0, err);
+#endif
     return nst_objective_set_masks(st->objective, t->n_styles, (const float *const *)st->masks, st->width, x0, y0,
                                    err);
 }

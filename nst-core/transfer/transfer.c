@@ -218,28 +218,8 @@ size_t nst_transfer_estimate_bytes(const nst_transfer *t)
     return plan.bytes;
 }
 
-/* Where the run's objective goes: the setting resolved, and what the device
- * cannot run yet (regions) kept on the CPU.  "auto" never fails here; it
- * says in choice->reason why it stays on the CPU. */
-static nst_status choose_device(const nst_transfer *t, nst_device_choice *choice, nst_error *err)
-{
-    nst_status s = nst_device_resolve(t->params.device, choice, err);
-    if (s != NST_OK)
-        return s;
-    int automatic = !t->params.device[0] || strcmp(t->params.device, "auto") == 0;
-    if (choice->on_gpu && t->n_masks) {
-        if (!automatic)
-            return nst_error_set(err, NST_ERR_DEVICE,
-                                 "device %s: regions (style masks) do not run on the GPU yet; use the device cpu or auto",
-                                 t->params.device);
-        choice->on_gpu = 0;
-        snprintf(choice->reason, sizeof choice->reason, "regions do not run on the GPU yet");
-    }
-    return NST_OK;
-}
-
-/* The stages on the run's device.  With "auto", a device that fails
- * (lost, out of memory, or a layer it cannot run) hands the run to the CPU,
+/* The stages on the device the setting resolved to.  With "auto", a device
+ * that fails (lost, out of memory, or a layer it cannot run) hands the run to the CPU,
  * which starts again from the beginning; run->device says why. */
 static nst_status run_on(nst_transfer *t, nst_run *run, const nst_device_choice *choice, nst_image **result,
                          nst_error *err)
@@ -286,7 +266,7 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was given");
     nst_run run;
     nst_device_choice choice;
-    s = choose_device(t, &choice, err);
+    s = nst_device_resolve(t->params.device, &choice, err);
     if (s != NST_OK)
         return s;
     nst_parallel_set_workers(t->params.threads);

@@ -2,7 +2,8 @@
  * the GPU tests use (Mesa's lavapipe in CI): SqueezeNet 1.1 with the shared
  * weights, the README's pictures at 56x48.  The style term falls at least
  * 10x, the picture keeps the content's edges and comes close to the CPU's
- * run, and two runs give the same bytes.  The bad cases: a device that does
+ * run, and two runs give the same bytes; two styles in two regions, tiled,
+ * against the CPU's run.  The bad cases: a device that does
  * not exist, a memory budget nothing fits, a device lost halfway (explicit:
  * an error naming it; auto: the run starts again on the CPU and says so),
  * no loader under auto (the CPU, saying why), and a cancel.  Skipped (77)
@@ -46,25 +47,36 @@ static void on_progress(const nst_progress *p, void *data)
         nst_transfer_cancel(w->transfer);
 }
 
-static nst_image *content_picture, *style_picture;
+static nst_image *content_picture, *style_picture, *half_mask;
 
-/* One run with `device`; the result (NULL on failure, with *status and err). */
-static nst_image *stylise(const nst_model *model, const char *device, size_t max_memory, watch *w,
-                          nst_status *status, nst_error *err)
+/* What a run differs in; zero = the defaults of the tests. */
+typedef struct run_options {
+    const char *device;
+    size_t max_memory;
+    int regions;   /* two styles, each on one half (a tiled run with tile_size) */
+    int size, tile_size, iterations;
+} run_options;
+
+/* One run; the result (NULL on failure, with *status and err). */
+static nst_image *stylise(const nst_model *model, const run_options *o, watch *w, nst_status *status,
+                          nst_error *err)
 {
     nst_params p;
     nst_params_init(&p, NST_MODEL_SQUEEZENET11);
-    p.size = WIDTH;
-    p.iterations = ITERATIONS;
+    p.size = o->size ? o->size : WIDTH;
+    p.iterations = o->iterations ? o->iterations : ITERATIONS;
     p.scales = 1;
-    p.max_memory = max_memory;
-    snprintf(p.device, sizeof p.device, "%s", device);
+    p.max_memory = o->max_memory;
+    p.tile_size = o->tile_size;
+    snprintf(p.device, sizeof p.device, "%s", o->device);
     memset(w, 0, sizeof *w);
     nst_image *result = NULL;
     nst_transfer *t = nst_transfer_new(model, &p, err);
     *status = t ? nst_transfer_set_content(t, content_picture, err) : NST_ERR_INVALID;
     if (*status == NST_OK)
-        *status = nst_transfer_add_style(t, style_picture, 1.0, err);
+        *status = nst_transfer_add_style_masked(t, style_picture, 1.0, o->regions ? half_mask : NULL, err);
+    if (*status == NST_OK && o->regions) /* the other half in the content's own look, as a second style */
+        *status = nst_transfer_add_style(t, content_picture, 1.0, err);
     if (*status == NST_OK) {
         w->transfer = t;
         nst_transfer_set_progress_callback(t, on_progress, w);
@@ -111,11 +123,12 @@ static void test_stylisation(const nst_model *model, const char *device)
     nst_error err = {0};
     nst_status s;
     watch w, again, cpu;
-    nst_image *result = stylise(model, device, 0, &w, &s, &err);
+    run_options on_device = {.device = device}, on_the_cpu = {.device = "cpu"};
+    nst_image *result = stylise(model, &on_device, &w, &s, &err);
     CHECK(result, "%s: %s", device, err.message);
-    nst_image *second = stylise(model, device, 0, &again, &s, &err);
+    nst_image *second = stylise(model, &on_device, &again, &s, &err);
     CHECK(second, "%s again: %s", device, err.message);
-    nst_image *on_cpu = stylise(model, "cpu", 0, &cpu, &s, &err);
+    nst_image *on_cpu = stylise(model, &on_the_cpu, &cpu, &s, &err);
     CHECK(on_cpu, "cpu: %s", err.message);
     if (!result || !second || !on_cpu)
         goto done;
@@ -144,27 +157,54 @@ done:
     nst_image_free(on_cpu);
 }
 
+/* Two styles on the two halves, in 64 px tiles (the masks' windows move
+ * with the tiles), on the device and on the CPU. */
+static void test_regions(const nst_model *model, const char *device)
+{
+    nst_error err = {0};
+    nst_status s;
+    watch w, cpu;
+    run_options o = {.device = device, .regions = 1, .size = 96, .tile_size = 64, .iterations = 6};
+    nst_image *result = stylise(model, &o, &w, &s, &err);
+    CHECK(result, "regions on %s: %s", device, err.message);
+    o.device = "cpu";
+    nst_image *on_cpu = stylise(model, &o, &cpu, &s, &err);
+    CHECK(on_cpu, "regions on the CPU: %s", err.message);
+    if (result && on_cpu) {
+        double diff = mean_abs_difference(result, on_cpu);
+        printf("regions on %s, tiled: %dx%d, style %.6g -> %.4g (CPU %.6g -> %.4g), mean |GPU - CPU| %.2e\n",
+               w.device, result->width, result->height, w.first_style, w.last_style, cpu.first_style, cpu.last_style,
+               diff);
+        CHECK(!strstr(w.device, "CPU"), "regions ran on %s", w.device);
+        CHECK(fabs(w.first_style - cpu.first_style) < 1e-4 * cpu.first_style && w.last_style < w.first_style,
+              "regions: style %.8g -> %.8g vs CPU %.8g", w.first_style, w.last_style, cpu.first_style);
+        CHECK(diff < 0.03, "regions: far from the CPU's picture: %.4f", diff);
+    }
+    nst_image_free(result);
+    nst_image_free(on_cpu);
+}
+
 static void test_bad_cases(const nst_model *model, const char *device)
 {
     nst_error err = {0};
     nst_status s;
     watch w;
-    nst_image *result = stylise(model, "gpu:7", 0, &w, &s, &err);
+    nst_image *result = stylise(model, &(run_options){.device = "gpu:7"}, &w, &s, &err);
     CHECK(!result && s == NST_ERR_DEVICE && strstr(err.message, "no such device"), "gpu:7: %s", err.message);
     printf("gpu:7: %s\n", err.message);
 
-    result = stylise(model, device, 200000, &w, &s, &err);
+    result = stylise(model, &(run_options){.device = device, .max_memory = 200000}, &w, &s, &err);
     CHECK(!result && s == NST_ERR_NOMEM && strstr(err.message, "needs"), "a 200 kB budget: %s", err.message);
     printf("200 kB: %s\n", err.message);
 
     /* The device lost at its 20th submission (during the first iterations). */
     setenv("NST_GPU_FAIL_AFTER", "20", 1);
-    result = stylise(model, device, 0, &w, &s, &err);
+    result = stylise(model, &(run_options){.device = device}, &w, &s, &err);
     CHECK(!result && s == NST_ERR_DEVICE && strstr(err.message, "VK_ERROR_DEVICE_LOST"), "device lost: %s",
           err.message);
     printf("device lost: %s\n", err.message);
     setenv("NST_AUTO_TAKES_SOFTWARE", "1", 1);
-    result = stylise(model, "auto", 0, &w, &s, &err);
+    result = stylise(model, &(run_options){.device = "auto"}, &w, &s, &err);
     CHECK(result && strstr(w.device, "CPU (") && strstr(w.device, "VK_ERROR_DEVICE_LOST") && w.last_style > 0,
           "auto after a lost device: %s, %s", w.device, err.message);
     printf("auto, device lost: ran on %s\n", w.device);
@@ -172,13 +212,13 @@ static void test_bad_cases(const nst_model *model, const char *device)
     unsetenv("NST_GPU_FAIL_AFTER");
 
     /* auto's own pick (the software device, by the hook) runs there. */
-    result = stylise(model, "auto", 0, &w, &s, &err);
+    result = stylise(model, &(run_options){.device = "auto"}, &w, &s, &err);
     CHECK(result && !strstr(w.device, "CPU"), "auto with the hook: %s, %s", w.device, err.message);
     nst_image_free(result);
     unsetenv("NST_AUTO_TAKES_SOFTWARE");
 
     setenv("NST_VULKAN_LIBRARY", "/nonexistent/libvulkan.so.1", 1);
-    result = stylise(model, "auto", 0, &w, &s, &err);
+    result = stylise(model, &(run_options){.device = "auto"}, &w, &s, &err);
     CHECK(result && strstr(w.device, "CPU (no usable GPU") && strstr(w.device, "loader"), "auto without a loader: %s",
           w.device);
     printf("auto without a loader: %s\n", w.device);
@@ -216,6 +256,10 @@ int main(void)
     CHECK(model, "loading SqueezeNet from %s: %s", dir, err.message);
     content_picture = nst_image_load(test_source_file("data/readme/chelsea.png"), &err);
     style_picture = nst_image_load(test_source_file("data/readme/starry_night.png"), &err);
+    half_mask = content_picture ? nst_image_new(content_picture->width, content_picture->height, &err) : NULL;
+    for (size_t i = 0; half_mask && i < (size_t)half_mask->width * half_mask->height; i++)
+        for (int c = 0; c < 3; c++)
+            half_mask->rgb[3 * i + c] = (int)(i % half_mask->width) < half_mask->width / 2 ? 1.0f : 0.0f;
     CHECK(content_picture && style_picture, "the README's pictures: %s", err.message);
     int index = gpu_test_pick_device();
     CHECK(index >= 0, "no device to test on");
@@ -223,10 +267,12 @@ int main(void)
         char device[16];
         snprintf(device, sizeof device, "gpu:%d", index);
         test_stylisation(model, device);
+        test_regions(model, device);
         test_bad_cases(model, device);
     }
     nst_image_free(content_picture);
     nst_image_free(style_picture);
+    nst_image_free(half_mask);
     nst_model_free(model);
     return test_finish("test_gpu_transfer");
 }
