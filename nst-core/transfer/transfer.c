@@ -218,42 +218,60 @@ size_t nst_transfer_estimate_bytes(const nst_transfer *t)
     return plan.bytes;
 }
 
-/* The stages on the device the setting resolved to.  With "auto", a device
- * that fails (lost, out of memory, or a layer it cannot run) hands the run to the CPU,
- * which starts again from the beginning; run->device says why. */
-static nst_status run_on(nst_transfer *t, nst_run *run, const nst_device_choice *choice, nst_image **result,
-                         nst_error *err)
+/* The stages on the CPU; `device` says so in progress reports ("CPU" or
+ * "CPU (why)"). */
+static nst_status run_on_cpu(nst_transfer *t, nst_run *run, const char *device, nst_image **result, nst_error *err)
 {
-    nst_plan plan, cpu_plan;
-    nst_status s = make_plan(t, choice->on_gpu ? &choice->gpu : NULL, &plan, err);
+    nst_plan plan;
+    nst_status s = make_plan(t, NULL, &plan, err);
     if (s != NST_OK)
         return s;
     nst_run_init(run, t, &plan);
-    if (!choice->on_gpu) {
-        if (choice->reason[0])
-            snprintf(run->device, sizeof run->device, "CPU (%.170s)", choice->reason);
-        return nst_pyramid_run(run, result, err);
-    }
-    snprintf(run->device, sizeof run->device, "%.180s", choice->gpu.name);
+    snprintf(run->device, sizeof run->device, "%s", device);
+    return nst_pyramid_run(run, result, err);
+}
+
+/* The stages on `gpu`, planned within its memory too. */
+static nst_status run_on_gpu(nst_transfer *t, nst_run *run, const nst_device_info *gpu, nst_image **result,
+                             nst_error *err)
+{
+    nst_plan plan;
+    nst_status s = make_plan(t, gpu, &plan, err);
+    if (s != NST_OK)
+        return s;
+    nst_run_init(run, t, &plan);
+    snprintf(run->device, sizeof run->device, "%.180s", gpu->name);
 #ifdef NST_HAVE_VULKAN
-    run->gpu = nst_gpu_new(choice->gpu.index, NULL, err);
+    run->gpu = nst_gpu_new(gpu->index, NULL, err);
     s = run->gpu ? nst_pyramid_run(run, result, err) : (err ? err->code : NST_ERR_DEVICE);
     nst_gpu_free(run->gpu);
     run->gpu = NULL;
+    return s;
 #else
-    s = nst_error_set(err, NST_ERR_DEVICE, "this build of nst-core has no GPU backend");
+    return nst_error_set(err, NST_ERR_DEVICE, "this build of nst-core has no GPU backend");
 #endif
+}
+
+/* The run where the setting resolved to.  Under "auto", a device that fails
+ * (too little memory, lost, out of memory, a layer it cannot run) hands the
+ * run to the CPU, which starts again from the beginning and says why. */
+static nst_status run_on(nst_transfer *t, nst_run *run, const nst_device_choice *choice, nst_image **result,
+                         nst_error *err)
+{
+    char device[NST_PROGRESS_DEVICE_MAX] = "CPU";
+    if (!choice->on_gpu) {
+        if (choice->reason[0])
+            snprintf(device, sizeof device, "CPU (%.170s)", choice->reason);
+        return run_on_cpu(t, run, device, result, err);
+    }
+    nst_status s = run_on_gpu(t, run, &choice->gpu, result, err);
     int automatic = !t->params.device[0] || strcmp(t->params.device, "auto") == 0;
-    if (s == NST_OK || s == NST_ERR_CANCELLED || !automatic)
-        return s != NST_OK && s != NST_ERR_CANCELLED ? nst_error_prefix(err, "on %s: ", choice->gpu.name) : s;
-    char reason[NST_PROGRESS_DEVICE_MAX];
-    snprintf(reason, sizeof reason, "CPU (%.40s failed: %.120s)", choice->gpu.name, err ? err->message : "");
-    s = make_plan(t, NULL, &cpu_plan, err);
-    if (s != NST_OK)
+    if (s == NST_OK || s == NST_ERR_CANCELLED)
         return s;
-    nst_run_init(run, t, &cpu_plan);
-    snprintf(run->device, sizeof run->device, "%s", reason);
-    return nst_pyramid_run(run, result, err);
+    if (!automatic)
+        return nst_error_prefix(err, "on %s: ", choice->gpu.name);
+    snprintf(device, sizeof device, "CPU (%.40s failed: %.120s)", choice->gpu.name, err ? err->message : "");
+    return run_on_cpu(t, run, device, result, err);
 }
 
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
