@@ -339,18 +339,10 @@ nst_status nst_objective_set_styles_grouped(nst_objective *obj, int n, const flo
                                             const int *groups, nst_error *err)
 {
     /* group_sum[g]: the weights of group g's pictures (all in group 0 without groups). */
-    double sum = 0, group_sum[NST_MAX_STYLES] = {0};
-    int n_groups = 0;
-    for (int k = 0; k < n; k++) {
-        int g = groups ? groups[k] : 0;
-        if (g < 0 || g >= NST_MAX_STYLES)
-            return nst_error_set(err, NST_ERR_INVALID, "style group %d is not from 0 to %d", g, NST_MAX_STYLES - 1);
-        sum += blend ? blend[k] : 1.0;
-        group_sum[g] += blend ? blend[k] : 1.0;
-        n_groups = g + 1 > n_groups ? g + 1 : n_groups;
-    }
-    if (n < 1 || !(sum > 0))
-        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    double sum, group_sum[NST_MAX_STYLES];
+    int n_groups;
+    if (nst_guide_group_sums(n, blend, groups, group_sum, &sum, &n_groups, err) != NST_OK)
+        return NST_ERR_INVALID;
     if (reserve_targets(obj, n_groups, err) != NST_OK)
         return NST_ERR_NOMEM;
     obj->n_groups = groups ? n_groups : 0;
@@ -446,13 +438,9 @@ static nst_status reserve_masks(nst_objective *obj, int n, nst_error *err)
 nst_status nst_objective_set_masks(nst_objective *obj, int n, const float *const *masks, int plane_width, int x0,
                                    int y0, nst_error *err)
 {
-    if (n < 0 || n > NST_MAX_STYLES)
-        return nst_error_set(err, NST_ERR_INVALID, "%d masks: at most %d", n, NST_MAX_STYLES);
-    int any = 0;
-    for (int g = 0; g < NST_MAX_STYLES; g++) {
-        obj->has_mask[g] = g < n && masks[g];
-        any |= obj->has_mask[g];
-    }
+    int any;
+    if (nst_guide_which_masks(n, masks, obj->has_mask, &any, err) != NST_OK)
+        return NST_ERR_INVALID;
     if (!any)
         return NST_OK;
     nst_status s = reserve_masks(obj, n, err);

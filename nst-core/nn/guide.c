@@ -1,6 +1,9 @@
 /* Masks as the style layers see them (nn/guide.h). */
 #include "nn/guide.h"
 
+#include <string.h>
+
+#include "base/error.h"
 #include "image/image.h"
 #include "nn/layers.h"
 
@@ -25,4 +28,36 @@ nst_status nst_guide_layer(const float *padded, int padded_width, int padded_hei
         sum += (double)out[p] * out[p];
     *area = sum;
     return s;
+}
+
+nst_status nst_guide_group_sums(int n, const double *blend, const int *groups, double group_sum[NST_MAX_STYLES],
+                                double *sum, int *n_groups, nst_error *err)
+{
+    memset(group_sum, 0, NST_MAX_STYLES * sizeof *group_sum);
+    *sum = 0;
+    *n_groups = 0;
+    for (int k = 0; k < n; k++) {
+        int g = groups ? groups[k] : 0;
+        if (g < 0 || g >= NST_MAX_STYLES)
+            return nst_error_set(err, NST_ERR_INVALID, "style group %d is not from 0 to %d", g, NST_MAX_STYLES - 1);
+        *sum += blend ? blend[k] : 1.0;
+        group_sum[g] += blend ? blend[k] : 1.0;
+        *n_groups = g + 1 > *n_groups ? g + 1 : *n_groups;
+    }
+    if (n < 1 || !(*sum > 0))
+        return nst_error_set(err, NST_ERR_INVALID, "at least one style picture with a positive blend weight is needed");
+    return NST_OK;
+}
+
+nst_status nst_guide_which_masks(int n, const float *const *masks, int has_mask[NST_MAX_STYLES], int *any,
+                                 nst_error *err)
+{
+    *any = 0;
+    if (n < 0 || n > NST_MAX_STYLES)
+        return nst_error_set(err, NST_ERR_INVALID, "%d masks: at most %d", n, NST_MAX_STYLES);
+    for (int g = 0; g < NST_MAX_STYLES; g++) {
+        has_mask[g] = g < n && masks[g];
+        *any |= has_mask[g];
+    }
+    return NST_OK;
 }
