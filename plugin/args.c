@@ -221,7 +221,7 @@ void plugin_args_register(GimpProcedure *procedure)
         G_PARAM_READWRITE);
     /* A string, not a choice: the dialog lists the devices found at run time. */
     gimp_procedure_add_string_argument(
-        procedure, "device", _("De_vice"),
+        procedure, "device", _("Device"),
         _("Where the picture is computed: auto (a GPU when there is one, else the CPU), cpu, gpu (the GPU auto "
           "would take) or gpu:N (Vulkan device N, software drivers included)"),
         "auto", G_PARAM_READWRITE);
