@@ -43,6 +43,7 @@ typedef struct Session {
     gboolean user_cancelled;
 
     GimpLayer *preview;
+    char device[NST_PROGRESS_DEVICE_MAX]; /* where the job's objective runs, from its progress */
 } Session;
 
 static void session_init(Session *s, GimpImage *image, GimpDrawable *content, GimpProcedureConfig *config,
@@ -278,12 +279,12 @@ static double progress_fraction(const nst_progress *p)
 
 /* " — on NVIDIA H200", or " — on CPU (no usable GPU: ...)": a user who has a
  * GPU sees whether the run uses it, and why not. */
-static void append_device(GString *text, const nst_progress *p)
+static void append_device(GString *text, const char *device)
 {
-    if (p->device[0] == '\0')
+    if (device[0] == '\0')
         return;
     g_string_append(text, " — ");
-    g_string_append_printf(text, _("on %s"), p->device);
+    g_string_append_printf(text, _("on %s"), device);
 }
 
 /* "Iteration 40 of 300 · stage 2 of 3 (1024×683 px), tile 3 of 6 · about 1.2 GB
@@ -307,7 +308,7 @@ static char *progress_text(const nst_progress *p)
         g_string_append_printf(text, _("about %s of memory"), size);
         g_free(size);
     }
-    append_device(text, p);
+    append_device(text, p->device);
     return g_string_free(text, FALSE);
 }
 
@@ -316,6 +317,7 @@ static void on_job_progress(const nst_progress *p, gpointer data)
     Session *s = data;
     plugin_debug("progress eval=%d iter=%d/%d content=%g style=%g tv=%g total=%g t=%.2f", p->eval, p->iter,
               p->iterations, p->content, p->style, p->tv, p->total, p->seconds);
+    g_strlcpy(s->device, p->device, sizeof s->device);
     char *text = progress_text(p);
     gimp_progress_set_text(text);
     gimp_progress_update(progress_fraction(p));
@@ -380,8 +382,12 @@ static void on_job_done(PluginJob *job, gpointer data)
     if (status == NST_OK) {
         nst_image_free(s->result);
         s->result = plugin_job_steal_result(job);
-        if (s->dialog != NULL)
-            ui_dialog_set_progress(s->dialog, 1.0, _("Finished"));
+        if (s->dialog != NULL) {
+            GString *text = g_string_new(_("Finished"));
+            append_device(text, s->device);
+            ui_dialog_set_progress(s->dialog, 1.0, text->str);
+            g_string_free(text, TRUE);
+        }
     } else if (status != NST_ERR_CANCELLED) {
         g_clear_error(&s->job_error);
         s->job_error = g_error_new(GIMP_PLUG_IN_ERROR, 0, _("Style transfer failed: %s%s"), message,
@@ -440,6 +446,7 @@ static gboolean session_start_job(Session *s, GError **error)
     s->result = NULL;
     g_clear_error(&s->job_error);
     s->job_stale = FALSE;
+    s->device[0] = '\0';
     s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, styles, masks, blends, n_styles,
                            s->content_pixels->width, s->content_pixels->height,
                            previews ? FRAME_INTERVAL_US : 0, &callbacks);
