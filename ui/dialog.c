@@ -343,8 +343,8 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
                                     gimp_procedure_dialog_get_scale_entry(dialog, "strength", 1.0))),
                                 160, -1);
     scale_entry(dialog, "style-scale", 0.25, 4.0, FALSE);
-    nd->size_box = titled_box(dialog, FRAME, "painting-frame", _("Strength and size (change them while it runs)"), "strength",
-               "style-scale", "size", NULL);
+    nd->size_box = titled_box(dialog, FRAME, "painting-frame", _("Strength and size (change them while it runs)"),
+                              "strength", "style-scale", "size", NULL);
     titled_box(dialog, FRAME, "result-frame", _("Result"), "preserve-colors", "output", "live-preview", NULL);
 
     /* The engine's own terms, for those who know them. */
