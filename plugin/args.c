@@ -219,6 +219,12 @@ void plugin_args_register(GimpProcedure *procedure)
           "mask of the image, white where that style paints, or 0 for the whole picture (empty = every style "
           "everywhere).  Pixels that no region covers keep the content's look"),
         G_PARAM_READWRITE);
+    /* A string, not a choice: the dialog lists the devices found at run time. */
+    gimp_procedure_add_string_argument(
+        procedure, "device", _("Device"),
+        _("Where the picture is computed: auto (a GPU when there is one, else the CPU), cpu, gpu (the GPU auto "
+          "would take) or gpu:N (Vulkan device N, software drivers included)"),
+        "auto", G_PARAM_READWRITE);
 
     for (int slot = 0; slot < PLUGIN_DIALOG_STYLES; slot++) {
         const PluginSlotNames *names = plugin_args_slot(slot);
@@ -448,6 +454,21 @@ static void check_blend(PluginSettings *settings)
         settings_problem(settings, g_strdup(_("The style blend weights must not all be 0.")));
 }
 
+/* The device setting, checked for its spelling only: which devices there
+ * are is the engine's to find out when it runs. */
+static void read_device(PluginSettings *settings, GimpProcedureConfig *config)
+{
+    char *device = NULL;
+    g_object_get(config, "device", &device, NULL);
+    nst_error err = {0};
+    if (nst_device_setting_check(device, &err) != NST_OK)
+        settings_problem(settings, g_strdup_printf(_("Unknown “device”: %s"), err.message));
+    else if (g_strlcpy(settings->params.device, device != NULL ? device : "", sizeof settings->params.device) >=
+             sizeof settings->params.device)
+        settings_problem(settings, g_strdup_printf(_("Unknown “device”: %s"), device));
+    g_free(device);
+}
+
 /* Strength gives the weights; a raw weight set to other than its default
  * (the PDB's) wins for that weight.  TRUE when the style weight is raw. */
 static gboolean read_weights(GimpProcedureConfig *config, nst_model_kind kind, nst_params *p)
@@ -493,6 +514,7 @@ void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config,
     p->preserve_colors = gimp_procedure_config_get_choice_id(config, "preserve-colors");
     settings->output = gimp_procedure_config_get_choice_id(config, "output");
     settings->live_preview = live_preview;
+    read_device(settings, config);
 
     StyleReader reader = {settings, image, NULL, NULL};
     if (from_dialog)
@@ -593,7 +615,7 @@ gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSetti
            p->style_weight == q->style_weight && p->tv_weight == q->tv_weight &&
            p->learning_rate == q->learning_rate && p->style_scale == q->style_scale &&
            p->optimizer == q->optimizer && p->init == q->init && p->preserve_colors == q->preserve_colors &&
-           p->max_memory == q->max_memory;
+           p->max_memory == q->max_memory && strcmp(p->device, q->device) == 0;
 }
 
 void plugin_settings_clear(PluginSettings *settings)

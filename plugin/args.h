@@ -55,13 +55,14 @@ extern const char *const plugin_args_steering[];
  * style-blend, 0 = the whole picture); an ID that is not a channel or layer
  * mask of `image` (NULL: any image's), or more of them than styles, is a problem.  With a
  * gallery entry among the styles, the first one's recommended style scale
- * multiplies style-scale. */
+ * multiplies style-scale.  A "device" the engine cannot read is a problem. */
 void plugin_settings_read(PluginSettings *settings, GimpProcedureConfig *config, GimpImage *image,
                           gboolean from_dialog);
 void plugin_settings_clear(PluginSettings *settings);
 
 /* TRUE when both settings make the same picture (output and preview aside):
- * widgets often set a property to the value it already has. */
+ * widgets often set a property to the value it already has.  Another device
+ * counts as another picture: the run moves there. */
 gboolean plugin_settings_same_picture(const PluginSettings *a, const PluginSettings *b);
 
 /* When exactly one of style-preset / style-layer / style-file is set (a

@@ -43,6 +43,7 @@ typedef struct Session {
     gboolean user_cancelled;
 
     GimpLayer *preview;
+    char device[NST_PROGRESS_DEVICE_MAX]; /* where the job's objective runs, from its progress */
 } Session;
 
 static void session_init(Session *s, GimpImage *image, GimpDrawable *content, GimpProcedureConfig *config,
@@ -276,8 +277,18 @@ static double progress_fraction(const nst_progress *p)
     return p->iterations > 0 ? (double)p->iter / p->iterations : 1.0;
 }
 
+/* " — on NVIDIA H200", or " — on CPU (no usable GPU: ...)": a user who has a
+ * GPU sees whether the run uses it, and why not. */
+static void append_device(GString *text, const char *device)
+{
+    if (device[0] == '\0')
+        return;
+    g_string_append(text, " — ");
+    g_string_append_printf(text, _("on %s"), device);
+}
+
 /* "Iteration 40 of 300 · stage 2 of 3 (1024×683 px), tile 3 of 6 · about 1.2 GB
- * of memory": where a long run is, and what the engine's memory plan chose. */
+ * of memory — on CPU": where a long run is, and what the engine's memory plan chose. */
 static char *progress_text(const nst_progress *p)
 {
     GString *text = g_string_new(NULL);
@@ -297,6 +308,7 @@ static char *progress_text(const nst_progress *p)
         g_string_append_printf(text, _("about %s of memory"), size);
         g_free(size);
     }
+    append_device(text, p->device);
     return g_string_free(text, FALSE);
 }
 
@@ -305,12 +317,13 @@ static void on_job_progress(const nst_progress *p, gpointer data)
     Session *s = data;
     plugin_debug("progress eval=%d iter=%d/%d content=%g style=%g tv=%g total=%g t=%.2f", p->eval, p->iter,
               p->iterations, p->content, p->style, p->tv, p->total, p->seconds);
+    g_strlcpy(s->device, p->device, sizeof s->device);
+    char *text = progress_text(p);
+    gimp_progress_set_text(text);
     gimp_progress_update(progress_fraction(p));
-    if (s->dialog != NULL) {
-        char *text = progress_text(p);
+    if (s->dialog != NULL)
         ui_dialog_set_progress(s->dialog, progress_fraction(p), text);
-        g_free(text);
-    }
+    g_free(text);
 }
 
 static void on_job_frame(const nst_image *frame, const nst_progress *p, gpointer data)
@@ -346,6 +359,8 @@ static const char *engine_advice(nst_status status)
 {
     if (status == NST_ERR_NOMEM)
         return _(" (the settings \"Working size\" and \"Maximum memory (MiB)\")");
+    if (status == NST_ERR_DEVICE)
+        return _(" (the setting \"Device\": Automatic and CPU need no GPU)");
     if (status == NST_ERR_NOT_FOUND)
         return _(" The plug-in's tools/fetch-models.sh downloads the model and checks it; NST_MODEL_PATH, set "
                  "before GIMP starts, names another folder.");
@@ -367,8 +382,12 @@ static void on_job_done(PluginJob *job, gpointer data)
     if (status == NST_OK) {
         nst_image_free(s->result);
         s->result = plugin_job_steal_result(job);
-        if (s->dialog != NULL)
-            ui_dialog_set_progress(s->dialog, 1.0, _("Finished"));
+        if (s->dialog != NULL) {
+            GString *text = g_string_new(_("Finished"));
+            append_device(text, s->device);
+            ui_dialog_set_progress(s->dialog, 1.0, text->str);
+            g_string_free(text, TRUE);
+        }
     } else if (status != NST_ERR_CANCELLED) {
         g_clear_error(&s->job_error);
         s->job_error = g_error_new(GIMP_PLUG_IN_ERROR, 0, _("Style transfer failed: %s%s"), message,
@@ -427,6 +446,7 @@ static gboolean session_start_job(Session *s, GError **error)
     s->result = NULL;
     g_clear_error(&s->job_error);
     s->job_stale = FALSE;
+    s->device[0] = '\0';
     s->job = plugin_job_start(s->settings.kind, &s->settings.params, content, styles, masks, blends, n_styles,
                            s->content_pixels->width, s->content_pixels->height,
                            previews ? FRAME_INTERVAL_US : 0, &callbacks);
@@ -663,6 +683,58 @@ static GArray *image_regions(GimpImage *image)
     return regions;
 }
 
+/* A device's kind as the Device choice shows it; a software driver runs on the CPU. */
+static const char *device_kind_label(nst_device_kind kind)
+{
+    switch (kind) {
+    case NST_DEVICE_DISCRETE:
+        return _("discrete");
+    case NST_DEVICE_INTEGRATED:
+        return _("integrated");
+    case NST_DEVICE_VIRTUAL:
+        return _("virtual");
+    case NST_DEVICE_CPU:
+        return _("software");
+    default:
+        return _("other");
+    }
+}
+
+/* The Vulkan devices in the dialog's Device choice: "GPU 0: NVIDIA H200
+ * (discrete)" for each one the backend can use; when none can be listed,
+ * why, in the combo's tooltip. */
+static void session_dialog_add_devices(UiDialog *dialog)
+{
+    nst_device_info devices[NST_MAX_DEVICES];
+    int count = 0;
+    nst_error err = {0};
+    UiDeviceItem items[NST_MAX_DEVICES];
+    char *settings[NST_MAX_DEVICES], *labels[NST_MAX_DEVICES];
+    int n = 0;
+    char *note = NULL;
+    if (nst_device_list(devices, NST_MAX_DEVICES, &count, &err) != NST_OK)
+        note = g_strdup_printf(_("No GPU can be listed: %s"), err.message);
+    else if (count == 0)
+        note = g_strdup(_("No GPU was found (no Vulkan driver is installed)."));
+    for (int i = 0; i < count; i++) {
+        if (!devices[i].usable) {
+            plugin_debug("device gpu:%d (%s) cannot run the backend: not listed", devices[i].index, devices[i].name);
+            continue;
+        }
+        settings[n] = g_strdup_printf("gpu:%d", devices[i].index);
+        labels[n] = g_strdup_printf(_("GPU %d: %s (%s)"), devices[i].index, devices[i].name,
+                                    device_kind_label(devices[i].kind));
+        items[n] = (UiDeviceItem){settings[n], labels[n]};
+        n++;
+    }
+    ui_dialog_add_devices(dialog, items, n, note);
+    for (int i = 0; i < n; i++) {
+        g_free(settings[i]);
+        g_free(labels[i]);
+    }
+    g_free(note);
+}
+
 /* The dialog, with the gallery's paintings, the image's regions and the style slots' properties. */
 static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpImage *image, GimpProcedureConfig *config)
 {
@@ -693,6 +765,7 @@ static UiDialog *session_dialog_new(GimpProcedure *procedure, GimpImage *image, 
     g_strfreev(bylines);
     g_free(items);
     nst_gallery_free(gallery);
+    session_dialog_add_devices(dialog);
     return dialog;
 }
 

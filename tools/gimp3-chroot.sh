@@ -34,7 +34,10 @@ FLAVOUR=${NST_CHROOT_FLAVOUR:-full}
 PACKAGES="gimp libgimp-3.0-dev gir1.2-gimp-3.0 python3 python3-gi
 libopenblas-dev libpng-dev libjpeg-dev meson ninja-build gcc libc6-dev pkg-config gettext
 xvfb xauth x11-utils xdotool imagemagick fonts-dejavu-core ca-certificates zstd locales
-python3-numpy python3-pil"
+python3-numpy python3-pil
+libvulkan-dev glslc libvulkan1 mesa-vulkan-drivers"
+# libvulkan-dev and glslc build nst-core's Vulkan backend; mesa-vulkan-drivers
+# brings lavapipe, a device every chroot has for the gpu:N tests.
 # The translation tests run GIMP in these locales.
 LOCALES="en_US.UTF-8 de_DE.UTF-8 fr_FR.UTF-8"
 case "$FLAVOUR" in

@@ -19,6 +19,7 @@ typedef struct SlotWidgets {
 struct UiDialog {
     GtkWidget *window;
     GtkWidget *settings;
+    GtkWidget *size_box; /* the frame's box that holds the working size */
     GtkWidget *progress;
     GtkWidget *message;
     GimpProcedureConfig *config;
@@ -86,6 +87,7 @@ static GtkWidget *progress_area(UiDialog *nd)
 
     nd->progress = gtk_progress_bar_new();
     gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(nd->progress), TRUE);
+    gtk_progress_bar_set_ellipsize(GTK_PROGRESS_BAR(nd->progress), PANGO_ELLIPSIZE_END);
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(nd->progress), _("Not started"));
     gtk_box_pack_start(GTK_BOX(box), nd->progress, FALSE, FALSE, 0);
 
@@ -341,8 +343,8 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
                                     gimp_procedure_dialog_get_scale_entry(dialog, "strength", 1.0))),
                                 160, -1);
     scale_entry(dialog, "style-scale", 0.25, 4.0, FALSE);
-    titled_box(dialog, FRAME, "painting-frame", _("Strength and size (change them while it runs)"), "strength",
-               "style-scale", "size", NULL);
+    nd->size_box = titled_box(dialog, FRAME, "painting-frame", _("Strength and size (change them while it runs)"),
+                              "strength", "style-scale", "size", NULL);
     titled_box(dialog, FRAME, "result-frame", _("Result"), "preserve-colors", "output", "live-preview", NULL);
 
     /* The engine's own terms, for those who know them. */
@@ -371,10 +373,34 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
     return nd;
 }
 
+void ui_dialog_add_devices(UiDialog *nd, const UiDeviceItem *devices, int n_devices, const char *note)
+{
+    GtkWidget *combo = gtk_combo_box_text_new();
+    gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(combo), "auto", _("Automatic"));
+    gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(combo), "cpu", _("CPU"));
+    for (int i = 0; i < n_devices; i++)
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(combo), devices[i].setting, devices[i].label);
+    const char *about = _("Where the picture is computed.  Automatic takes a GPU when there is one, else the CPU.");
+    char *tooltip = note != NULL ? g_strconcat(about, "\n", note, NULL) : g_strdup(about);
+    gtk_widget_set_tooltip_text(combo, tooltip);
+    g_free(tooltip);
+    /* "" means auto too; a device gone since the last run goes back to it. */
+    char *device = NULL;
+    g_object_get(nd->config, "device", &device, NULL);
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(combo), device != NULL && *device ? device : "auto"))
+        g_object_set(nd->config, "device", "auto", NULL);
+    g_free(device);
+    g_object_bind_property(nd->config, "device", combo, "active-id", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+    GtkWidget *row = labelled_row(_("Device"), combo);
+    gtk_box_pack_start(GTK_BOX(nd->size_box), row, FALSE, FALSE, 0);
+}
+
 void ui_dialog_set_progress(UiDialog *nd, double fraction, const char *text)
 {
     gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(nd->progress), CLAMP(fraction, 0.0, 1.0));
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(nd->progress), text);
+    /* The device's reason for the CPU can be long: cut in the bar, whole in its tooltip. */
+    gtk_widget_set_tooltip_text(nd->progress, text);
 }
 
 void ui_dialog_set_message(UiDialog *nd, const char *message, gboolean is_error)

@@ -40,6 +40,18 @@ UiDialog *ui_dialog_new(GimpProcedure *procedure, GimpProcedureConfig *config, c
                         int n_gallery, const UiRegionItem *regions, int n_regions, const UiStyleSlot *slots,
                         int n_slots);
 
+/* A device the computation can run on, beyond Automatic and CPU. */
+typedef struct UiDeviceItem {
+    const char *setting; /* the value of the "device" property: "gpu:0" */
+    const char *label;   /* "GPU 0: NVIDIA H200 (discrete)" */
+} UiDeviceItem;
+
+/* Adds the Device combo under the working size, bound to the string
+ * property "device": Automatic ("auto"), CPU ("cpu") and `devices`; `note`
+ * (may be NULL) says in its tooltip why no device is listed.  A value not
+ * among them (a device gone since the last run) is set back to "auto". */
+void ui_dialog_add_devices(UiDialog *dialog, const UiDeviceItem *devices, int n_devices, const char *note);
+
 /* fraction in [0,1]; text may be NULL. */
 void ui_dialog_set_progress(UiDialog *dialog, double fraction, const char *text);
 /* A line under the progress bar; errors are shown in bold. NULL clears it. */

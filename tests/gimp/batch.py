@@ -2,7 +2,7 @@
 # the style from a layer (NST_STYLE_FROM=layer, the layer of another image)
 # or from a file, a new layer expected above the content.
 # Env: NST_CONTENT, NST_STYLE, NST_STYLE_FROM, NST_SIZE, NST_ITERATIONS, NST_SEED, NST_INIT,
-#      NST_OUT (folder for before.png, after.png, result.png).
+#      NST_DEVICE (optional), NST_OUT (folder for before.png, after.png, result.png).
 out = env("NST_OUT")
 image = load(env("NST_CONTENT"))
 content = image.get_layers()[0]
@@ -10,6 +10,8 @@ export_layer(content, out + "/before.png")
 
 args = dict(size=int(env("NST_SIZE")), iterations=int(env("NST_ITERATIONS")), seed=int(env("NST_SEED", "0")),
             init=env("NST_INIT", "content"))
+if env("NST_DEVICE", ""):
+    args["device"] = env("NST_DEVICE")
 if env("NST_STYLE_FROM") == "layer":
     style_image = load(env("NST_STYLE"))
     style_layer = style_image.get_layers()[0]

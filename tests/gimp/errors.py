@@ -1,7 +1,7 @@
 # Python-fu (run inside GIMP, after common.py): bad arguments give an error
 # status with a message a script author understands, and GIMP stays usable:
 # a good call in the same session afterwards succeeds.
-# Env: NST_CONTENT, NST_STYLE, NST_MODEL_DIR_SHOWN (folder the vgg19 message must name).
+# Env: NST_CONTENT, NST_STYLE, NST_MODEL_DIR_SHOWN (folder the vgg19 message must name), NST_OUT.
 image = load(env("NST_CONTENT"))
 content = image.get_layers()[0]
 style_file = Gio.File.new_for_path(env("NST_STYLE"))
@@ -34,6 +34,14 @@ expect_error("impossible memory limit", ["even in", "tiles", "1 MiB available", 
              max_memory=1)
 if len(image.get_layers()) != 1:
     raise Exception("the refused call left a layer behind")
+
+# A device the engine cannot read is refused with the other arguments; a GPU
+# that is not there fails naming it.  Replacing, so "untouched" means something.
+expect_error("unknown device", ["device", "tpu", "gpu:N"], style_file=style_file, device="tpu")
+before = layer_pixels(content, env("NST_OUT") + "/gpu7-before.png")
+expect_error("missing GPU", ["gpu:7", "Device"], style_file=style_file, device="gpu:7", output="replace")
+if len(image.get_layers()) != 1 or layer_pixels(content, env("NST_OUT") + "/gpu7-after.png") != before:
+    raise Exception("the call on a missing GPU changed the image")
 
 tiny = Gimp.Image.new(1, 1, Gimp.ImageBaseType.RGB)
 tiny_layer = Gimp.Layer.new(tiny, "tiny", 1, 1, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL)

@@ -9,7 +9,7 @@ from gi.repository import Gimp
 NAME = "plug-in-neural-style-transfer"
 ARGS = ["style-layer", "style-file", "model", "content-weight", "style-weight",
         "tv-weight", "iterations", "optimizer", "learning-rate", "size", "init", "seed",
-        "preserve-colors", "style-scale", "output"]
+        "preserve-colors", "style-scale", "output", "device"]
 
 proc = Gimp.get_pdb().lookup_procedure(NAME)
 if proc is None:
@@ -21,6 +21,9 @@ if missing:
     raise Exception("missing arguments: %s" % missing)
 if names[:3] != ["run-mode", "image", "drawables"]:
     raise Exception("not an image procedure: %s" % names[:3])
+# Appended last, so scripts that pass the arguments by position keep working.
+if names[-1] != "device":
+    raise Exception("device is not the last argument: %s" % names[-3:])
 
 label = proc.get_menu_label()
 paths = proc.get_menu_paths()
@@ -37,7 +40,7 @@ defaults = {a: cfg.get_property(a) for a in ARGS if a not in ("style-layer", "st
 print("defaults:", defaults)
 for a, v in defaults.items():
     print("default %s=%s" % (a, v))
-if defaults["model"] != "squeezenet1.1" or defaults["output"] != "new-layer":
+if defaults["model"] != "squeezenet1.1" or defaults["output"] != "new-layer" or defaults["device"] != "auto":
     raise Exception("unexpected defaults: %s" % defaults)
 if cfg.get_property("style-layer") is not None or cfg.get_property("style-file") is not None:
     raise Exception("a style source is set by default")
