@@ -3,6 +3,18 @@
 #define NST_TESTS_GPU_TEST_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+/* A GPU test program built without the Vulkan backend is a skip (77):
+ *   #ifndef NST_HAVE_VULKAN
+ *   GPU_TEST_SKIPPED_MAIN
+ *   #else ... */
+#define GPU_TEST_SKIPPED_MAIN                                                                                          \
+    int main(void)                                                                                                     \
+    {                                                                                                                  \
+        printf("built without the Vulkan backend: skipped\n");                                                         \
+        return 77;                                                                                                     \
+    }
 
 /* The device to test on: NST_TEST_GPU_DEVICE=N, else the one auto would
  * pick, else the first usable one (Mesa's lavapipe in CI); -1, after saying

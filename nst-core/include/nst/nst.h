@@ -364,10 +364,12 @@ void nst_transfer_working_size(const nst_params *params, int content_width, int 
 /* ---- devices: the Vulkan compute backend ------------------------------------ */
 
 /* With "gpu" or "gpu:N" the whole objective (the network forward and
- * backward, Grams, every term and the gradient) runs on the Vulkan device;
- * the optimiser runs on the host.  The device does not run VGG yet (average
- * pooling) nor regions (style masks): "auto" runs those on the CPU and says
- * why in nst_progress.device, "gpu"/"gpu:N" refuse them (NST_ERR_DEVICE). */
+ * backward, Grams, every term and the gradient) runs on the Vulkan device
+ * for every model (SqueezeNet 1.1, VGG19 and VGG16 with max or average
+ * pooling) and every layer choice; the optimiser runs on the host.  The
+ * device does not run regions (style masks) yet: "auto" runs those on the
+ * CPU and says why in nst_progress.device, "gpu"/"gpu:N" refuse them
+ * (NST_ERR_DEVICE). */
 
 typedef enum nst_device_kind {
     NST_DEVICE_DISCRETE = 0,
