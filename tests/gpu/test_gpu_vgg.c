@@ -12,8 +12,9 @@
  * whole unit's gradient goes elsewhere: with these random weights VGG19's
  * max-pooling objective at 37x41 on picture seed 1 shows 1.3e-3 for that
  * reason (other seeds at that size: 1.4e-5 to 2e-5), so the sizes here are
- * ones without such a tie; a wrong kernel fails every size.  Skipped (77) when built without Vulkan; built with it but
- * without a device is a failure. */
+ * ones without such a tie; a wrong kernel fails every size.  Skipped (77)
+ * when built without Vulkan; built with it but without a device is a
+ * failure. */
 #include <stdio.h>
 #include <string.h>
 
