@@ -15,6 +15,9 @@ enum kernel_id {
     K_RELU_BACKWARD,
     K_MAXPOOL_FORWARD,
     K_MAXPOOL_BACKWARD,
+    K_AVGPOOL_FORWARD,
+    K_AVGPOOL_BACKWARD,
+    K_RELU_FORWARD,
     K_FILL,
     K_DIFF_SUMSQ,
     K_SUM_PARTIALS,
@@ -48,6 +51,9 @@ static const kernel_spec specs[K_COUNT] = {
     [K_RELU_BACKWARD] = {nst_spirv_relu_backward, &nst_spirv_relu_backward_bytes, 3, "relu_backward"},
     [K_MAXPOOL_FORWARD] = {nst_spirv_maxpool_forward, &nst_spirv_maxpool_forward_bytes, 3, "maxpool_forward"},
     [K_MAXPOOL_BACKWARD] = {nst_spirv_maxpool_backward, &nst_spirv_maxpool_backward_bytes, 3, "maxpool_backward"},
+    [K_AVGPOOL_FORWARD] = {nst_spirv_avgpool_forward, &nst_spirv_avgpool_forward_bytes, 2, "avgpool_forward"},
+    [K_AVGPOOL_BACKWARD] = {nst_spirv_avgpool_backward, &nst_spirv_avgpool_backward_bytes, 2, "avgpool_backward"},
+    [K_RELU_FORWARD] = {nst_spirv_relu_forward, &nst_spirv_relu_forward_bytes, 2, "relu_forward"},
     [K_FILL] = {nst_spirv_fill, &nst_spirv_fill_bytes, 1, "fill"},
     [K_DIFF_SUMSQ] = {nst_spirv_diff_sumsq, &nst_spirv_diff_sumsq_bytes, 4, "diff_sumsq"},
     [K_SUM_PARTIALS] = {nst_spirv_sum_partials, &nst_spirv_sum_partials_bytes, 2, "sum_partials"},
@@ -401,6 +407,21 @@ nst_status nst_gpu_relu_mask_gradient(nst_gpu_seq *seq, size_t count, nst_gpu_bu
     return relu_launch(seq, count, y, dy, dy, 1, err);
 }
 
+nst_status nst_gpu_relu_forward(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_gpu_buffer *y,
+                                nst_error *err)
+{
+    nst_status s = need(x, count, "GPU ReLU input", err);
+    if (s == NST_OK)
+        s = need(y, count, "GPU ReLU output", err);
+    if (s != NST_OK)
+        return s;
+    int32_t pc = (int32_t)count;
+    nst_gpu_buffer *buffers[2] = {x, y};
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_RELU_FORWARD, buffers, &pc, sizeof pc, groups, err);
+}
+
 nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_error *err)
 {
     nst_status s = need(x, count, "GPU fill", err);
@@ -412,7 +433,7 @@ nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, 
     return append(seq, K_FILL, &x, &pc, sizeof pc, groups, err);
 }
 
-/* ---- max pooling ---- */
+/* ---- pooling ---- */
 
 typedef struct pool_push {
     int32_t planes, in_h, in_w, out_h, out_w, kernel, stride;
@@ -424,52 +445,69 @@ static nst_status pool_push_for(int channels, int in_h, int in_w, int kernel, in
     *pc = (pool_push){channels, in_h, in_w, nst_conv_out_size(in_h, kernel, stride, 0),
                       nst_conv_out_size(in_w, kernel, stride, 0), kernel, stride};
     if (!positive(channels, kernel, stride) || !positive(pc->out_h, pc->out_w, 1))
-        return nst_error_set(err, NST_ERR_INVALID, "GPU max pooling: bad shape (%d channels, %dx%d, %dx%d/%d)",
+        return nst_error_set(err, NST_ERR_INVALID, "GPU pooling: bad shape (%d channels, %dx%d, %dx%d/%d)",
                              channels, in_w, in_h, kernel, kernel, stride);
     return NST_OK;
 }
 
+/* argmax is checked for max pooling only (average: NULL). */
 static nst_status pool_buffers(const pool_push *pc, const nst_gpu_buffer *in, const nst_gpu_buffer *out,
-                               const nst_gpu_buffer *argmax, nst_error *err)
+                               const nst_gpu_buffer *argmax, int average, nst_error *err)
 {
     size_t out_count = (size_t)pc->planes * pc->out_h * pc->out_w;
-    nst_status s = need(in, (size_t)pc->planes * pc->in_h * pc->in_w, "GPU max pooling input", err);
+    nst_status s = need(in, (size_t)pc->planes * pc->in_h * pc->in_w, "GPU pooling input", err);
     if (s == NST_OK)
-        s = need(out, out_count, "GPU max pooling output", err);
-    if (s == NST_OK)
+        s = need(out, out_count, "GPU pooling output", err);
+    if (s == NST_OK && !average)
         s = need(argmax, out_count, "GPU max pooling argmax", err);
     return s;
 }
 
-/* The forward reads x and writes y and argmax; the backward reads argmax
- * and dy and adds to dx.  `in` is x or dx, `out` y or dy. */
-static nst_status pool_launch(nst_gpu_seq *seq, int backward, int channels, int in_h, int in_w, int kernel,
-                              int stride, nst_gpu_buffer *in, nst_gpu_buffer *out, nst_gpu_buffer *argmax,
-                              nst_error *err)
+/* The forward reads x and writes y (and argmax for max pooling); the
+ * backward reads dy (and argmax) and adds to dx.  `in` is x or dx, `out`
+ * y or dy. */
+static nst_status pool_launch(nst_gpu_seq *seq, int average, int backward, int channels, int in_h, int in_w,
+                              int kernel, int stride, nst_gpu_buffer *in, nst_gpu_buffer *out,
+                              nst_gpu_buffer *argmax, nst_error *err)
 {
+    static const int kernels[2][2] = {{K_MAXPOOL_FORWARD, K_MAXPOOL_BACKWARD},
+                                      {K_AVGPOOL_FORWARD, K_AVGPOOL_BACKWARD}};
     pool_push pc;
     nst_status s = pool_push_for(channels, in_h, in_w, kernel, stride, &pc, err);
     if (s == NST_OK)
-        s = pool_buffers(&pc, in, out, argmax, err);
+        s = pool_buffers(&pc, in, out, argmax, average, err);
     if (s != NST_OK)
         return s;
+    /* Average pooling's bindings are max pooling's without the argmax. */
     nst_gpu_buffer *forward_buffers[3] = {in, out, argmax}, *backward_buffers[3] = {argmax, out, in};
     uint32_t groups[3]; /* one invocation per element written */
     linear_groups((size_t)channels * (backward ? (size_t)in_h * in_w : (size_t)pc.out_h * pc.out_w), groups);
-    return append(seq, backward ? K_MAXPOOL_BACKWARD : K_MAXPOOL_FORWARD, backward ? backward_buffers : forward_buffers,
-                  &pc, sizeof pc, groups, err);
+    return append(seq, kernels[average][backward], backward ? backward_buffers + average : forward_buffers, &pc,
+                  sizeof pc, groups, err);
 }
 
 nst_status nst_gpu_maxpool_forward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
                                    nst_gpu_buffer *x, nst_gpu_buffer *y, nst_gpu_buffer *argmax, nst_error *err)
 {
-    return pool_launch(seq, 0, channels, in_h, in_w, kernel, stride, x, y, argmax, err);
+    return pool_launch(seq, 0, 0, channels, in_h, in_w, kernel, stride, x, y, argmax, err);
 }
 
 nst_status nst_gpu_maxpool_backward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
                                     nst_gpu_buffer *argmax, nst_gpu_buffer *dy, nst_gpu_buffer *dx, nst_error *err)
 {
-    return pool_launch(seq, 1, channels, in_h, in_w, kernel, stride, dx, dy, argmax, err);
+    return pool_launch(seq, 0, 1, channels, in_h, in_w, kernel, stride, dx, dy, argmax, err);
+}
+
+nst_status nst_gpu_avgpool_forward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                   nst_gpu_buffer *x, nst_gpu_buffer *y, nst_error *err)
+{
+    return pool_launch(seq, 1, 0, channels, in_h, in_w, kernel, stride, x, y, NULL, err);
+}
+
+nst_status nst_gpu_avgpool_backward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                    nst_gpu_buffer *dy, nst_gpu_buffer *dx, nst_error *err)
+{
+    return pool_launch(seq, 1, 1, channels, in_h, in_w, kernel, stride, dx, dy, NULL, err);
 }
 
 /* ---- Gram matrices ---- */

@@ -47,6 +47,10 @@ nst_status nst_gpu_conv_backward_input(nst_gpu_seq *seq, const nst_conv_desc *d,
                                        nst_gpu_buffer *weight, nst_gpu_buffer *dx, nst_error *err);
 /* x[0, count) = 0. */
 nst_status nst_gpu_fill_zero(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_error *err);
+/* y = max(x, 0) in a buffer of its own (nst_relu_forward): a ReLU whose
+ * conv's output is read by others too. */
+nst_status nst_gpu_relu_forward(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *x, nst_gpu_buffer *y,
+                                nst_error *err);
 /* dx += dy where y > 0 (nst_relu_backward). */
 nst_status nst_gpu_relu_backward(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *y, nst_gpu_buffer *dy,
                                  nst_gpu_buffer *dx, nst_error *err);
@@ -59,6 +63,12 @@ nst_status nst_gpu_maxpool_forward(nst_gpu_seq *seq, int channels, int in_h, int
                                    nst_gpu_buffer *x, nst_gpu_buffer *y, nst_gpu_buffer *argmax, nst_error *err);
 nst_status nst_gpu_maxpool_backward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
                                     nst_gpu_buffer *argmax, nst_gpu_buffer *dy, nst_gpu_buffer *dx, nst_error *err);
+/* Average pooling (nst_avgpool_forward: floor mode, no padding, the window's
+ * sum times 1 / kernel^2) and its backward (nst_avgpool_backward). */
+nst_status nst_gpu_avgpool_forward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                   nst_gpu_buffer *x, nst_gpu_buffer *y, nst_error *err);
+nst_status nst_gpu_avgpool_backward(nst_gpu_seq *seq, int channels, int in_h, int in_w, int kernel, int stride,
+                                    nst_gpu_buffer *dy, nst_gpu_buffer *dx, nst_error *err);
 
 /* Floats of the scratch nst_gpu_gram needs for these sizes (0: none). */
 size_t nst_gpu_gram_scratch_floats(int channels, int pixels);

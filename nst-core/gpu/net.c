@@ -16,6 +16,7 @@ typedef struct gpu_node {
     int root;       /* node owning the buffers its output lies in */
     size_t offset;  /* floats into the root's buffers */
     int fused_relu; /* conv: applies its ReLU itself, in the ReLU's buffers */
+    int in_place;   /* a ReLU fused into its conv, or a concatenation its inputs write into */
     nst_gpu_buffer *weight, *bias, *argmax; /* owned */
 } gpu_node;
 
@@ -35,7 +36,8 @@ static int private_output(const gpu_node *nodes, int i)
 }
 
 /* Views (as nn/net.c plans them) and which gradients are live; refuses
- * what the device cannot run yet. */
+ * what the device cannot run yet.  A ReLU that cannot run inside its conv
+ * runs apart, in buffers of its own. */
 static nst_status plan_nodes(nst_gpu_net *net, nst_error *err)
 {
     gpu_node *nodes = net->nodes;
@@ -44,24 +46,21 @@ static nst_status plan_nodes(nst_gpu_net *net, nst_error *err)
         n->root = i;
         int a = n->desc.inputs[0], b = n->desc.inputs[1];
         int ok = 1;
-        if (n->desc.op == NST_OP_AVGPOOL) {
-            ok = 0;
-        } else if (n->desc.op == NST_OP_RELU) {
-            ok = nodes[a].desc.op == NST_OP_CONV && private_output(nodes, a);
-            nodes[a].fused_relu = ok;
+        if (n->desc.op == NST_OP_RELU) {
+            n->in_place = nodes[a].desc.op == NST_OP_CONV && private_output(nodes, a);
+            nodes[a].fused_relu = n->in_place;
         } else if (n->desc.op == NST_OP_CONCAT) {
-            ok = a != b && private_output(nodes, a) && private_output(nodes, b);
+            ok = n->in_place = a != b && private_output(nodes, a) && private_output(nodes, b);
             nodes[b].offset = nodes[a].count;
         }
         if (!ok)
-            return nst_error_set(err, NST_ERR_INVALID, "the GPU network cannot run node %d (%s%s) yet", i,
-                                 n->desc.name[0] ? n->desc.name : "unnamed",
-                                 n->desc.op == NST_OP_AVGPOOL ? ", average pooling" : "");
+            return nst_error_set(err, NST_ERR_INVALID, "the GPU network cannot run node %d (%s, a concatenation "
+                                 "whose inputs others read) yet", i, n->desc.name[0] ? n->desc.name : "unnamed");
     }
     /* A view's parent comes later; roots and offsets add up from the end. */
     for (int i = net->n_nodes - 1; i > 0; i--) {
         gpu_node *n = &nodes[i];
-        if (n->desc.op == NST_OP_RELU || n->desc.op == NST_OP_CONCAT)
+        if (n->in_place)
             for (int k = 0; k < (n->desc.op == NST_OP_CONCAT ? 2 : 1); k++) {
                 gpu_node *in = &nodes[n->desc.inputs[k]];
                 in->root = n->root;
@@ -140,7 +139,8 @@ static nst_status allocate(nst_gpu_net *net, nst_error *err)
 }
 
 /* The forward launches: convolutions (ReLU fused, parts of a concatenation
- * written in place) and max pools; ReLUs and concatenations cost nothing. */
+ * written in place), pools and the ReLUs that run apart; fused ReLUs and
+ * concatenations cost nothing. */
 static nst_status record_forward(nst_gpu_net *net, nst_error *err)
 {
     nst_status s = NST_OK;
@@ -153,6 +153,11 @@ static nst_status record_forward(nst_gpu_net *net, nst_error *err)
         else if (n->desc.op == NST_OP_MAXPOOL)
             s = nst_gpu_maxpool_forward(net->forward, in->c, in->h, in->w, n->desc.kernel, n->desc.stride,
                                         net->act[n->desc.inputs[0]], net->act[i], n->argmax, err);
+        else if (n->desc.op == NST_OP_AVGPOOL)
+            s = nst_gpu_avgpool_forward(net->forward, in->c, in->h, in->w, n->desc.kernel, n->desc.stride,
+                                        net->act[n->desc.inputs[0]], net->act[i], err);
+        else if (n->desc.op == NST_OP_RELU && !n->in_place)
+            s = nst_gpu_relu_forward(net->forward, n->count, net->act[n->desc.inputs[0]], net->act[i], err);
     }
     return s;
 }
@@ -179,6 +184,11 @@ static nst_status record_backward(nst_gpu_net *net, nst_error *err)
         else if (n->desc.op == NST_OP_MAXPOOL)
             s = nst_gpu_maxpool_backward(net->backward, in->c, in->h, in->w, n->desc.kernel, n->desc.stride,
                                          n->argmax, net->grad[i], net->grad[input], err);
+        else if (n->desc.op == NST_OP_AVGPOOL)
+            s = nst_gpu_avgpool_backward(net->backward, in->c, in->h, in->w, n->desc.kernel, n->desc.stride,
+                                         net->grad[i], net->grad[input], err);
+        else if (n->desc.op == NST_OP_RELU && !n->in_place)
+            s = nst_gpu_relu_backward(net->backward, n->count, net->act[i], net->grad[i], net->grad[input], err);
     }
     return s;
 }

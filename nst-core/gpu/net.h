@@ -3,13 +3,16 @@
  * input recorded once as launch sequences and replayed.
  *
  * It follows nst_net's plan: a conv read only by its ReLU applies the ReLU
- * itself (and its backward masks the gradient), a fire module's expands
- * write straight into their parts of the concatenation, and only the used
- * nodes' activations and gradients are kept (options->used_nodes; NULL =
- * every named node and the input).  Nodes it cannot run yet (average
- * pooling, a ReLU or a concatenation that cannot run in place) are refused
- * with NST_ERR_INVALID: SqueezeNet 1.1 runs whatever layers are used.
- * options->border is the objective's business and is ignored here.
+ * itself (and its backward masks the gradient), a ReLU whose conv others
+ * read too (a VGG conv used as a layer, like conv4_2) runs apart in its own
+ * buffers, a fire module's expands write straight into their parts of the
+ * concatenation, and only the used nodes' activations and gradients are
+ * kept (options->used_nodes; NULL = every named node and the input).  Max
+ * and average pools (options->pooling, VGG) run as nn/ runs them.
+ * SqueezeNet 1.1, VGG19 and VGG16 run whatever layers are used; the one
+ * node refused (NST_ERR_INVALID) is a concatenation whose inputs others
+ * read, which none of them has.  options->border is the objective's
+ * business and is ignored here.
  *
  * Every buffer is allocated by nst_gpu_net_new (one gradient buffer per kept
  * tensor, none shared), so an evaluation allocates nothing. */

@@ -13,7 +13,9 @@
 typedef struct builder {
     nst_model *model;
     int capacity;
-    nst_weight_source *src;
+    nst_weight_source *src;   /* the weights, or... */
+    nst_model_fill_fn fill;   /* ...what writes them */
+    void *fill_ctx;
     nst_error *err;
     nst_status status;
 } builder;
@@ -54,7 +56,17 @@ static const float *load_tensor(builder *b, const char *name, int ndim, const in
         return NULL;
     }
     m->tensors = tensors;
-    b->status = nst_weight_source_get(b->src, name, ndim, shape, &data, b->err);
+    if (b->fill) {
+        size_t count = 1;
+        for (int d = 0; d < ndim; d++)
+            count *= (size_t)shape[d];
+        data = nst_alloc_zero(count, sizeof *data, "the model's weights", b->err);
+        b->status = data ? NST_OK : NST_ERR_NOMEM;
+        if (data)
+            b->fill(b->fill_ctx, name, ndim, shape, data);
+    } else {
+        b->status = nst_weight_source_get(b->src, name, ndim, shape, &data, b->err);
+    }
     if (b->status != NST_OK)
         return NULL;
     m->tensors[m->n_tensors++] = data;
@@ -163,10 +175,28 @@ static void build_vgg(builder *b, const int *blocks /* convs per block, 5 blocks
     }
 }
 
-nst_model *nst_model_from_source(nst_model_kind kind, const char *path, nst_error *err)
+/* The topology of `kind` with the builder's weights; `path` names them. */
+static nst_model *build_model(nst_model_kind kind, builder *b, const char *path)
 {
     static const int vgg19_blocks[5] = {2, 2, 4, 4, 4};
     static const int vgg16_blocks[5] = {2, 2, 3, 3, 3};
+    switch (kind) {
+    case NST_MODEL_SQUEEZENET11: build_squeezenet(b); break;
+    case NST_MODEL_VGG19: build_vgg(b, vgg19_blocks); break;
+    case NST_MODEL_VGG16: build_vgg(b, vgg16_blocks); break;
+    default: b->status = nst_error_set(b->err, NST_ERR_INVALID, "unknown model kind %d", (int)kind);
+    }
+    if (b->status == NST_OK)
+        b->model->path = nst_strdup(path, b->err);
+    if (b->status != NST_OK || !b->model->path) {
+        nst_model_free(b->model);
+        return NULL;
+    }
+    return b->model;
+}
+
+nst_model *nst_model_from_source(nst_model_kind kind, const char *path, nst_error *err)
+{
     nst_model *model = nst_alloc_zero(1, sizeof *model, "the model", err);
     if (!model)
         return NULL;
@@ -177,20 +207,19 @@ nst_model *nst_model_from_source(nst_model_kind kind, const char *path, nst_erro
         nst_model_free(model);
         return NULL;
     }
-    switch (kind) {
-    case NST_MODEL_SQUEEZENET11: build_squeezenet(&b); break;
-    case NST_MODEL_VGG19: build_vgg(&b, vgg19_blocks); break;
-    case NST_MODEL_VGG16: build_vgg(&b, vgg16_blocks); break;
-    default: b.status = nst_error_set(err, NST_ERR_INVALID, "unknown model kind %d", (int)kind);
-    }
+    model = build_model(kind, &b, path);
     nst_weight_source_free(b.src);
-    if (b.status == NST_OK)
-        model->path = nst_strdup(path, err);
-    if (b.status != NST_OK || !model->path) {
-        nst_model_free(model);
-        return NULL;
-    }
     return model;
+}
+
+nst_model *nst_model_from_fill(nst_model_kind kind, nst_model_fill_fn fill, void *ctx, nst_error *err)
+{
+    nst_model *model = nst_alloc_zero(1, sizeof *model, "the model", err);
+    if (!model)
+        return NULL;
+    model->kind = kind;
+    builder b = {.model = model, .fill = fill, .fill_ctx = ctx, .err = err, .status = NST_OK};
+    return build_model(kind, &b, "(weights made in memory)");
 }
 
 nst_model *nst_model_load(nst_model_kind kind, const char *model_path, nst_error *err)

@@ -52,4 +52,10 @@ nst_status nst_model_resolve_layers(const nst_model *model, int n, const char na
  * and by tests that load random weights from a fixture file. */
 nst_model *nst_model_from_source(nst_model_kind kind, const char *path, nst_error *err);
 
+/* Writes tensor `name` ([shape[0], ..., shape[ndim - 1]] floats) into data. */
+typedef void (*nst_model_fill_fn)(void *ctx, const char *name, int ndim, const int64_t *shape, float *data);
+/* The topology of `kind` with weights written by `fill`: tests build
+ * models with random weights in memory. */
+nst_model *nst_model_from_fill(nst_model_kind kind, nst_model_fill_fn fill, void *ctx, nst_error *err);
+
 #endif

@@ -1,7 +1,8 @@
 /* The GPU kernels against the CPU kernels of nn/ on random data: convolution
  * forward (bias + ReLU fused) and input gradient for 3x3 and 1x1, stride 1
  * and 2, zero/reflect/replicate padding, odd sizes and 1-px planes; ReLU
- * backward; max pooling with argmax and its backward; the Gram matrix and
+ * forward and backward; max pooling with argmax and its backward; average
+ * pooling and its backward; the Gram matrix and
  * its gradient.  Then the same bytes from two runs, and the staging path of
  * a discrete GPU.  Runs on the first usable device of any kind (Mesa's
  * lavapipe in CI, NST_TEST_GPU_DEVICE=N picks another); built with Vulkan
@@ -29,7 +30,7 @@ int main(void)
 
 /* Per element: max |gpu - cpu| over the CPU tensor's largest magnitude. */
 static const double conv_tolerance = 1e-5;
-static double worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient;
+static double worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient, worst_avgpool;
 
 static nst_gpu *gpu;
 
@@ -172,18 +173,26 @@ static void test_relu(void)
 {
     enum { N = 1000 };
     float *y = random_floats(N, 7), *dy = random_floats(N, 8), *dx = random_floats(N, 9);
-    float *cpu_dx = test_floats(N), *cpu_mask = test_floats(N), *out = test_floats(N);
+    float *cpu_dx = test_floats(N), *cpu_mask = test_floats(N), *out = test_floats(N), *cpu_y = test_floats(N);
     y[3] = 0.0f; /* y > 0 is strict */
+    y[5] = NAN;  /* the forward lets NaN through */
+    nst_relu_forward(N, y, cpu_y);
+    y[5] = 0.5f;
     memcpy(cpu_dx, dx, sizeof(float) * N);
     nst_relu_backward(N, y, dy, cpu_dx);
     memcpy(cpu_mask, dy, sizeof(float) * N);
     nst_relu_mask_gradient(N, y, cpu_mask);
-    nst_gpu_buffer *by = upload(y, N), *bdy = upload(dy, N), *bdx = upload(dx, N);
-    nst_gpu_seq *seq = new_seq(2);
+    nst_gpu_buffer *by = upload(y, N), *bdy = upload(dy, N), *bdx = upload(dx, N), *brelu = upload(NULL, N);
+    nst_gpu_seq *seq = new_seq(3);
     nst_error err = {0};
+    y[5] = NAN;
+    nst_gpu_buffer *bnan = upload(y, N);
+    CHECK(nst_gpu_relu_forward(seq, N, bnan, brelu, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_relu_backward(seq, N, by, bdy, bdx, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_relu_mask_gradient(seq, N, by, bdy, &err) == NST_OK, "%s", err.message);
     run(seq, "ReLU");
+    download(brelu, out, N);
+    CHECK(memcmp(out, cpu_y, sizeof(float) * N) == 0, "ReLU forward differs from the CPU's");
     download(bdx, out, N);
     CHECK(memcmp(out, cpu_dx, sizeof(float) * N) == 0, "ReLU backward differs from the CPU's");
     download(bdy, out, N);
@@ -192,7 +201,9 @@ static void test_relu(void)
     nst_gpu_buffer_free(gpu, by);
     nst_gpu_buffer_free(gpu, bdy);
     nst_gpu_buffer_free(gpu, bdx);
-    free(y), free(dy), free(dx), free(cpu_dx), free(cpu_mask), free(out);
+    nst_gpu_buffer_free(gpu, brelu);
+    nst_gpu_buffer_free(gpu, bnan);
+    free(y), free(dy), free(dx), free(cpu_dx), free(cpu_mask), free(out), free(cpu_y);
 }
 
 /* Pooling is exact: the same comparisons and the same order of sums. */
@@ -230,8 +241,41 @@ static void check_pool(int channels, int h, int w, int k, int s, int with_nan)
     free(x), free(dy), free(dx), free(y_cpu), free(y_gpu), free(dx_cpu), free(dx_gpu), free(a_cpu), free(a_gpu);
 }
 
+/* The same sums in the same order as the CPU's; a fused multiply-add in the
+ * backward may round once less, hence a tolerance of a few ulps. */
+static void check_avgpool(int channels, int h, int w, int k, int s)
+{
+    int oh = nst_conv_out_size(h, k, s, 0), ow = nst_conv_out_size(w, k, s, 0);
+    size_t nx = (size_t)channels * h * w, ny = (size_t)channels * oh * ow;
+    float *x = random_floats(nx, 14), *dy = random_floats(ny, 15), *dx = random_floats(nx, 16);
+    float *y_cpu = test_floats(ny), *y_gpu = test_floats(ny), *dx_cpu = test_floats(nx), *dx_gpu = test_floats(nx);
+    nst_avgpool_forward(1, channels, h, w, k, s, x, y_cpu);
+    memcpy(dx_cpu, dx, nx * sizeof *dx);
+    nst_avgpool_backward(1, channels, h, w, k, s, dy, dx_cpu);
+    nst_gpu_buffer *bx = upload(x, nx), *by = upload(NULL, ny), *bdy = upload(dy, ny), *bdx = upload(dx, nx);
+    nst_gpu_seq *seq = new_seq(2);
+    nst_error err = {0};
+    CHECK(nst_gpu_avgpool_forward(seq, channels, h, w, k, s, bx, by, &err) == NST_OK, "%s", err.message);
+    CHECK(nst_gpu_avgpool_backward(seq, channels, h, w, k, s, bdy, bdx, &err) == NST_OK, "%s", err.message);
+    run(seq, "average pooling");
+    double ef = compare(by, y_gpu, y_cpu, ny, &worst_avgpool);
+    double eb = compare(bdx, dx_gpu, dx_cpu, nx, &worst_avgpool);
+    CHECK(ef <= 1e-6 && eb <= 1e-6, "average pool %dx%d/%d on %d x %dx%d: forward error %.3g, backward %.3g", k, k, s,
+          channels, w, h, ef, eb);
+    nst_gpu_seq_free(seq);
+    nst_gpu_buffer *buffers[] = {bx, by, bdy, bdx};
+    free_buffers(buffers, sizeof buffers / sizeof *buffers);
+    free(x), free(dy), free(dx), free(y_cpu), free(y_gpu), free(dx_cpu), free(dx_gpu);
+}
+
 static void test_pooling(void)
 {
+    check_avgpool(4, 7, 9, 2, 2);   /* VGG's, odd: the last row and column in no window */
+    check_avgpool(3, 14, 16, 2, 2); /* even */
+    check_avgpool(5, 13, 15, 3, 2); /* overlapping windows */
+    check_avgpool(2, 3, 3, 3, 2);   /* one window */
+    check_avgpool(1, 1, 1, 1, 1);   /* 1-px plane */
+    check_avgpool(2, 1, 9, 1, 2);   /* a 1-px row, strided */
     check_pool(5, 13, 15, 3, 2, 0); /* SqueezeNet's pools */
     check_pool(3, 14, 16, 3, 2, 1); /* even sizes: a column and a row no window reaches */
     check_pool(4, 7, 9, 2, 2, 0);   /* VGG's */
@@ -335,6 +379,8 @@ static void test_refusals(void)
           "an output offset past the buffer's end: %s", err.message);
     CHECK(nst_gpu_maxpool_forward(seq, 1, 8, 8, 3, 2, big, big, small, &err) == NST_ERR_INVALID,
           "a short argmax buffer: %s", err.message);
+    CHECK(nst_gpu_avgpool_forward(seq, 1, 8, 8, 9, 2, big, big, &err) == NST_ERR_INVALID,
+          "a plane smaller than the pooling window: %s", err.message);
     nst_gpu_seq_free(seq);
     nst_gpu_buffer_free(gpu, small);
     nst_gpu_buffer_free(gpu, big);
@@ -399,8 +445,9 @@ int main(void)
     test_same_bytes();
     test_refusals();
     report_timing();
-    printf("largest error against the CPU: conv forward %.3g, conv backward %.3g, Gram %.3g, Gram gradient %.3g\n",
-           worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient);
+    printf("largest error against the CPU: conv forward %.3g, conv backward %.3g, Gram %.3g, Gram gradient %.3g, "
+           "average pooling %.3g\n",
+           worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient, worst_avgpool);
     nst_gpu_free(gpu);
     /* The staging copies a discrete GPU uses, on whatever device this is. */
     nst_gpu_options staged = {.force_staging = 1};
@@ -409,6 +456,7 @@ int main(void)
     if (gpu) {
         check_conv(&(conv_case){5, 7, 3, 1, 1, NST_PAD_REFLECT, 9, 11}, 1, 1);
         check_pool(5, 13, 15, 3, 2, 0);
+        check_avgpool(4, 7, 9, 2, 2);
         nst_gpu_free(gpu);
     }
     return test_finish("test_gpu_kernels");

@@ -2,13 +2,14 @@
  * nst_objective, SqueezeNet 1.1 with the real weights and the engine's
  * layers: a random picture at an odd size with a reflected border, the
  * content from another, the style blended from two more pictures of other
- * sizes (weights 1:3, their Grams scaled); the total and each term within relative 1e-4, the gradient
- * within relative norm 1e-4; the same bytes from a second evaluation; with
- * no border too, new weights, the staging path and a refusal.  Regions: two
- * styles in two groups with masks (one soft, one missing = everywhere), at
- * two windows of the mask planes as tiles give them, and a group whose
- * region is empty there, against loss/'s guided Grams.  Skipped (77) when built without Vulkan or when the model
- * is not there. */
+ * sizes (weights 1:3, their Grams scaled); the total and each term within
+ * relative 1e-4, the gradient within relative norm 1e-4; the same bytes from
+ * a second evaluation; with no border too, new weights, the staging path
+ * and a refusal.  Regions: three styles in two groups, one with a soft mask
+ * and one without (everywhere), at three windows of the mask plane as tiles
+ * give them (in the first, the masked group's region is empty), against
+ * loss/'s guided Grams.  Skipped (77) when built without Vulkan or when the
+ * model is not there. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,8 @@
 #include "test_util.h"
 
 #ifndef NST_HAVE_VULKAN
-int main(void)
-{
-    printf("built without the Vulkan backend: skipped\n");
-    return 77;
-}
+GPU_TEST_SKIPPED_MAIN
 #else
-
-#include <math.h>
 
 #include "gpu/objective.h"
 #include "loss/objective.h"
@@ -33,77 +28,15 @@ int main(void)
 
 static const double tolerance = 1e-4;
 
-static double rel(double got, double ref)
-{
-    return fabs(got - ref) / (fabs(ref) > 0 ? fabs(ref) : 1.0);
-}
-
+/* SqueezeNet's engine layers with weights that make every term count. */
 static void check_case(nst_gpu *gpu, const nst_model *model, int width, int height, int border, int style_w,
                        int style_h)
 {
-    nst_error err = {0};
     nst_params params;
     nst_params_init(&params, NST_MODEL_SQUEEZENET11);
-    /* Weights that make every term count in the total. */
     params.content_weight = 1.0, params.style_weight = 1e3, params.tv_weight = 10.0;
     nst_net_options options = {.pooling = NST_POOL_MAX, .padding = NST_PAD_REFLECT, .border = border};
-    size_t n = (size_t)3 * width * height;
-    size_t n_style = (size_t)3 * style_w * style_h;
-    float *x = test_floats(n), *content = test_floats(n), *style = test_floats(n_style), *style2 = test_floats(n_style);
-    float *grad_cpu = test_floats(n), *grad_gpu = test_floats(n), *grad_again = test_floats(n);
-    test_fill_uniform(x, n, 1, 0.0f, 1.0f);
-    test_fill_uniform(content, n, 2, 0.0f, 1.0f);
-    test_fill_uniform(style, n_style, 3, 0.0f, 1.0f);
-    test_fill_uniform(style2, n_style, 4, 0.0f, 1.0f);
-
-    nst_objective *cpu = nst_objective_new(model, height, width, &params, &options, &err);
-    CHECK(cpu, "CPU objective: %s", err.message);
-    nst_gpu_objective *dev = cpu ? nst_gpu_objective_new(gpu, model, height, width, &params, &options, &err) : NULL;
-    CHECK(!cpu || dev, "GPU objective: %s", err.message);
-    if (!dev)
-        goto done;
-    /* The second style picture is the first's shape turned. */
-    const float *styles[2] = {style, style2};
-    int heights[2] = {style_h, style_w}, widths[2] = {style_w, style_h};
-    double blend[2] = {1.0, 3.0};
-    nst_losses lc;
-    nst_gpu_losses lg, lg2;
-    CHECK(nst_objective_set_content(cpu, content, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_objective_set_styles(cpu, 2, styles, heights, widths, blend, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_ERR_INVALID, "eval before the targets");
-    CHECK(nst_gpu_objective_set_content(dev, content, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_set_styles(dev, 2, styles, heights, widths, blend, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_eval(dev, x, grad_again, &lg2, &err) == NST_OK, "%s", err.message);
-
-    double e_total = rel(lg.total, lc.total), e_content = rel(lg.content, lc.content);
-    double e_style = rel(lg.style, lc.style), e_tv = rel(lg.tv, lc.tv);
-    double e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
-    printf("%dx%d border %d, styles %dx%d + %dx%d: total %.6g (CPU %.6g, rel %.2e), content rel %.2e, style rel %.2e, "
-           "tv rel %.2e, gradient rel norm %.2e\n",
-           width, height, border, style_w, style_h, style_h, style_w, lg.total, lc.total, e_total, e_content, e_style, e_tv, e_grad);
-    CHECK(lc.content > 0 && lc.style > 0 && lc.tv > 0, "every term counts");
-    CHECK(e_total < tolerance && e_content < tolerance && e_style < tolerance && e_tv < tolerance,
-          "terms differ from the CPU's");
-    CHECK(e_grad < tolerance, "gradient differs from the CPU's: %.3e", e_grad);
-    CHECK(memcmp(grad_gpu, grad_again, n * sizeof(float)) == 0 && lg.total == lg2.total,
-          "a second evaluation gives other bytes");
-
-    /* Other weights re-record the loss launches (no style gradient at all
-     * with beta 0); the picture left on the device (x NULL) is evaluated. */
-    nst_objective_set_weights(cpu, 0.5, 0.0, 3.0);
-    nst_gpu_objective_set_weights(dev, 0.5, 0.0, 3.0);
-    CHECK(nst_objective_eval(cpu, x, grad_cpu, &lc, &err) == NST_OK, "%s", err.message);
-    CHECK(nst_gpu_objective_eval(dev, NULL, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
-    e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
-    printf("  weights 0.5/0/3: total rel %.2e, gradient rel norm %.2e\n", rel(lg.total, lc.total), e_grad);
-    CHECK(rel(lg.total, lc.total) < tolerance && e_grad < tolerance, "after new weights: %.3e, %.3e",
-          rel(lg.total, lc.total), e_grad);
-done:
-    nst_gpu_objective_free(dev);
-    nst_objective_free(cpu);
-    free(x), free(content), free(style), free(style2), free(grad_cpu), free(grad_gpu), free(grad_again);
+    gpu_test_check_objective(gpu, model, &params, &options, width, height, style_w, style_h, tolerance);
 }
 
 /* The CPU and the device objective compared at x: terms and gradient. */
@@ -117,8 +50,8 @@ static void compare(nst_objective *cpu, nst_gpu_objective *dev, const float *x, 
     CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
     double e_grad = gpu_test_rel_norm_error(grad_gpu, grad_cpu, n);
     printf("%s: style %.6g (CPU %.6g, rel %.2e), total rel %.2e, gradient rel norm %.2e\n", what, lg.style, lc.style,
-           rel(lg.style, lc.style), rel(lg.total, lc.total), e_grad);
-    CHECK(lc.style > 0 && rel(lg.style, lc.style) < tolerance && rel(lg.total, lc.total) < tolerance,
+           gpu_test_rel(lg.style, lc.style), gpu_test_rel(lg.total, lc.total), e_grad);
+    CHECK(lc.style > 0 && gpu_test_rel(lg.style, lc.style) < tolerance && gpu_test_rel(lg.total, lc.total) < tolerance,
           "%s: terms differ", what);
     CHECK(e_grad < tolerance, "%s: gradient differs: %.3e", what, e_grad);
     free(grad_cpu), free(grad_gpu);

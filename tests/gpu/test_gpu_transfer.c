@@ -19,11 +19,7 @@
 #include "test_util.h"
 
 #ifndef NST_HAVE_VULKAN
-int main(void)
-{
-    printf("built without the Vulkan backend: skipped\n");
-    return 77;
-}
+GPU_TEST_SKIPPED_MAIN
 #else
 
 #define WIDTH 56

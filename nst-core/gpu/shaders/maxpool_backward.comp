@@ -15,14 +15,7 @@ layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) buffer DX { float dx[]; };
 
 #include "common.glsl"
-
-// First and last output index whose window [o s, o s + kernel) holds i.
-void windows_of(int i, int out_len, out int first, out int last)
-{
-    int span = i - pc.kernel + 1;
-    first = span <= 0 ? 0 : (span + pc.stride - 1) / pc.stride;
-    last = min(i / pc.stride, out_len - 1);
-}
+#include "pool_windows.glsl"
 
 void main()
 {

@@ -365,9 +365,11 @@ void nst_transfer_working_size(const nst_params *params, int content_width, int 
 
 /* With "gpu" or "gpu:N" the whole objective (the network forward and
  * backward, Grams, guided Grams for regions, every term and the gradient)
- * runs on the Vulkan device; the optimiser runs on the host.  Under "auto",
- * a device that fails hands the run to the CPU, which starts again and says
- * why in nst_progress.device; "gpu"/"gpu:N" fail with NST_ERR_DEVICE. */
+ * runs on the Vulkan device for every model (SqueezeNet 1.1, VGG19 and
+ * VGG16 with max or average pooling) and every layer choice; the optimiser
+ * runs on the host.  Under "auto", a device that fails hands the run to the
+ * CPU, which starts again and says why in nst_progress.device; "gpu" and
+ * "gpu:N" fail with NST_ERR_DEVICE. */
 
 typedef enum nst_device_kind {
     NST_DEVICE_DISCRETE = 0,
