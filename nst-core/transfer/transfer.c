@@ -248,6 +248,7 @@ static nst_status run_on_gpu(nst_transfer *t, nst_run *run, const nst_device_inf
     run->gpu = NULL;
     return s;
 #else
+    (void)result;
     return nst_error_set(err, NST_ERR_DEVICE, "this build of nst-core has no GPU backend");
 #endif
 }

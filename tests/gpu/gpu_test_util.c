@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "nst/nst.h"
+#include "test_util.h"
 
 int gpu_test_pick_device(void)
 {
@@ -41,6 +43,21 @@ double gpu_test_seconds(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+nst_model *gpu_test_squeezenet(int *skipped)
+{
+    struct stat st;
+    const char *dir = test_model_file("squeezenet1.1");
+    *skipped = stat(dir, &st) != 0;
+    if (*skipped) {
+        printf("no SqueezeNet 1.1 weights at %s: skipped\n", dir);
+        return NULL;
+    }
+    nst_error err = {0};
+    nst_model *model = nst_model_load(NST_MODEL_SQUEEZENET11, dir, &err);
+    CHECK(model, "loading SqueezeNet from %s: %s", dir, err.message);
+    return model;
 }
 
 double gpu_test_rel(double got, double ref)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nst/nst.h"
+
 /* A GPU test program built without the Vulkan backend is a skip (77):
  *   #ifndef NST_HAVE_VULKAN
  *   GPU_TEST_SKIPPED_MAIN
@@ -24,6 +26,10 @@ int gpu_test_pick_device(void);
 /* |got - ref| / |ref| (the plain |got - ref| where ref is zero): the
  * GPU tests' measure of a whole tensor against the CPU's. */
 double gpu_test_rel_norm_error(const float *got, const float *ref, size_t n);
+/* The shared SqueezeNet 1.1 (test_model_file): NULL with *skipped set when
+ * it is not there (the test then exits 77), NULL after a reported failure
+ * when it does not load. */
+nst_model *gpu_test_squeezenet(int *skipped);
 /* |got - ref| / |ref| (|got - ref| where ref is zero), for one number. */
 double gpu_test_rel(double got, double ref);
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu_test_util.h"
 #include "test_util.h"
@@ -113,15 +112,11 @@ static void test_refusals(void)
 
 int main(void)
 {
-    struct stat st;
-    const char *dir = test_model_file("squeezenet1.1");
-    if (stat(dir, &st) != 0) {
-        printf("no SqueezeNet 1.1 weights at %s: skipped\n", dir);
+    int skipped;
+    nst_model *loaded = gpu_test_squeezenet(&skipped);
+    if (skipped)
         return 77;
-    }
     nst_error err = {0};
-    nst_model *loaded = nst_model_load(NST_MODEL_SQUEEZENET11, dir, &err);
-    CHECK(loaded, "loading SqueezeNet from %s: %s", dir, err.message);
     int index = gpu_test_pick_device();
     CHECK(index >= 0, "no device to test on");
     gpu = loaded && index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu_test_util.h"
 #include "test_util.h"
@@ -112,15 +111,11 @@ static void check_regions(nst_gpu *gpu, const nst_model *model)
 
 int main(void)
 {
-    struct stat st;
-    const char *dir = test_model_file("squeezenet1.1");
-    if (stat(dir, &st) != 0) {
-        printf("no SqueezeNet 1.1 weights at %s: skipped\n", dir);
+    int skipped;
+    nst_model *model = gpu_test_squeezenet(&skipped);
+    if (skipped)
         return 77;
-    }
     nst_error err = {0};
-    nst_model *model = nst_model_load(NST_MODEL_SQUEEZENET11, dir, &err);
-    CHECK(model, "loading SqueezeNet from %s: %s", dir, err.message);
     int index = gpu_test_pick_device();
     CHECK(index >= 0, "no device to test on");
     nst_gpu *gpu = model && index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gpu_test_util.h"
 #include "nst/nst.h"
@@ -241,15 +240,11 @@ static void test_bad_cases(const nst_model *model, const char *device)
 
 int main(void)
 {
-    struct stat st;
-    const char *dir = test_model_file("squeezenet1.1");
-    if (stat(dir, &st) != 0) {
-        printf("no SqueezeNet 1.1 weights at %s: skipped\n", dir);
+    int skipped;
+    nst_model *model = gpu_test_squeezenet(&skipped);
+    if (skipped)
         return 77;
-    }
     nst_error err = {0};
-    nst_model *model = nst_model_load(NST_MODEL_SQUEEZENET11, dir, &err);
-    CHECK(model, "loading SqueezeNet from %s: %s", dir, err.message);
     content_picture = nst_image_load(test_source_file("data/readme/chelsea.png"), &err);
     style_picture = nst_image_load(test_source_file("data/readme/starry_night.png"), &err);
     half_mask = content_picture ? nst_image_new(content_picture->width, content_picture->height, &err) : NULL;
