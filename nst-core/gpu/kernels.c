@@ -20,11 +20,12 @@ enum kernel_id {
     K_SUM_PARTIALS,
     K_PREPARE,
     K_TV,
+    K_OPTIM_VECTORS,
     K_COUNT
 };
 
 enum {
-    MAX_BINDINGS = 4,
+    MAX_BINDINGS = 8,
     PUSH_BYTES = 64, /* every shader's push constants fit */
     GROUP_SIDE = 16, /* the GEMM shaders' 16x16 invocations... */
     TILE = 64,       /* ...compute a 64x64 tile */
@@ -52,6 +53,7 @@ static const kernel_spec specs[K_COUNT] = {
     [K_SUM_PARTIALS] = {nst_spirv_sum_partials, &nst_spirv_sum_partials_bytes, 2, "sum_partials"},
     [K_PREPARE] = {nst_spirv_prepare, &nst_spirv_prepare_bytes, 2, "prepare"},
     [K_TV] = {nst_spirv_tv, &nst_spirv_tv_bytes, 3, "tv"},
+    [K_OPTIM_VECTORS] = {nst_spirv_optim_vectors, &nst_spirv_optim_vectors_bytes, 8, "optim_vectors"},
 };
 
 struct nst_gpu_pipelines {
@@ -650,4 +652,19 @@ nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gp
     uint32_t groups[3];
     linear_groups(count, groups);
     return append(seq, K_TV, buffers, &pc, sizeof pc, groups, err);
+}
+
+nst_status nst_gpu_optim_vectors(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *const buffers[8], const void *push,
+                                 size_t push_bytes, nst_error *err)
+{
+    if (push_bytes > PUSH_BYTES)
+        return nst_error_set(err, NST_ERR_INVALID, "GPU vector pass: %zu push bytes", push_bytes);
+    for (int b = 0; b < 5; b++) {
+        nst_status s = need(buffers[b], count, "GPU vector pass", err);
+        if (s != NST_OK)
+            return s;
+    }
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_OPTIM_VECTORS, buffers, push, push_bytes, groups, err);
 }

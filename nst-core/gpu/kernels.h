@@ -97,4 +97,10 @@ nst_status nst_gpu_prepare_adjoint(nst_gpu_seq *seq, int h, int w, int border, c
 nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gpu_buffer *x, nst_gpu_buffer *grad,
                       nst_gpu_buffer *partials, size_t partial_offset, nst_error *err);
 
+/* One pass of shaders/optim_vectors.comp over count elements (gpu/vectors.c
+ * owns its op codes and buffers: out, a, b, c, d, held, partials, results;
+ * every one bound, unused ones to any buffer). */
+nst_status nst_gpu_optim_vectors(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *const buffers[8], const void *push,
+                                 size_t push_bytes, nst_error *err);
+
 #endif

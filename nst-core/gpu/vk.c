@@ -445,6 +445,7 @@ nst_status nst_gpu_buffer_write(nst_gpu *gpu, nst_gpu_buffer *b, size_t offset, 
     nst_status s = check_range(b, offset, bytes, err);
     if (s != NST_OK || bytes == 0)
         return s;
+    gpu->bytes_written += bytes;
     if (b->mapped) {
         memcpy((char *)b->mapped + offset, data, bytes);
         return NST_OK;
@@ -461,6 +462,7 @@ nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *b, size_t off
     nst_status s = check_range(b, offset, bytes, err);
     if (s != NST_OK || bytes == 0)
         return s;
+    gpu->bytes_read += bytes;
     if (b->mapped) {
         memcpy(data, (const char *)b->mapped + offset, bytes);
         return NST_OK;

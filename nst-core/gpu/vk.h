@@ -127,6 +127,9 @@ typedef struct nst_gpu {
     /* Tests only: NST_GPU_FAIL_AFTER=N makes the Nth submission fail as a
      * lost device would (0 = never), so the error paths run on lavapipe. */
     int submits_left;
+    /* Bytes copied by nst_gpu_buffer_write and _read: what crossed between
+     * the host and the device (tests measure it). */
+    size_t bytes_written, bytes_read;
 } nst_gpu;
 
 /* Opens device `index` of nst_device_list (any kind: the choice of a kind

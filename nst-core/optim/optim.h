@@ -27,6 +27,8 @@ typedef nst_status (*nst_minimized_fn)(const float *x, float *grad, double *valu
 
 typedef struct nst_lbfgs nst_lbfgs;
 typedef struct nst_vectors nst_vectors; /* optim/vectors.h */
+struct nst_gpu;                         /* gpu/vk.h */
+struct nst_gpu_buffer;
 
 nst_lbfgs *nst_lbfgs_new(size_t n, int history, float lower, float upper, nst_error *err);
 /* On a vector backend made for it (NST_VECS_LBFGS, its pairs the
@@ -68,6 +70,14 @@ nst_status nst_lbfgs_write_pair(nst_lbfgs *opt, const float *s, const float *y, 
 nst_status nst_lbfgs_read_x(nst_lbfgs *opt, float *x, nst_error *err);
 nst_status nst_lbfgs_write_x(nst_lbfgs *opt, const float *x, nst_error *err);
 
+/* On the device the objective runs on (built with NST_HAVE_VULKAN only):
+ * f evaluates the picture in x_buffer into grad_buffer (the device
+ * objective's nst_gpu_objective_picture and _gradient, n floats each, which
+ * must outlive the steps); x starts as nst_lbfgs_write_x gives it. */
+nst_lbfgs *nst_lbfgs_new_on_device(struct nst_gpu *gpu, struct nst_gpu_buffer *x_buffer,
+                                   struct nst_gpu_buffer *grad_buffer, size_t n, int history, float lower,
+                                   float upper, nst_error *err);
+
 /* ---- Adam ---- */
 
 typedef struct nst_adam nst_adam;
@@ -85,5 +95,9 @@ double nst_adam_value(const nst_adam *opt); /* the value evaluated by the last s
 /* As nst_lbfgs_read_x / nst_lbfgs_write_x (x NULL in step on a device). */
 nst_status nst_adam_read_x(nst_adam *opt, float *x, nst_error *err);
 nst_status nst_adam_write_x(nst_adam *opt, const float *x, nst_error *err);
+/* As nst_lbfgs_new_on_device: x is the objective's picture buffer itself. */
+nst_adam *nst_adam_new_on_device(struct nst_gpu *gpu, struct nst_gpu_buffer *x_buffer,
+                                 struct nst_gpu_buffer *grad_buffer, size_t n, double learning_rate, float lower,
+                                 float upper, nst_error *err);
 
 #endif
