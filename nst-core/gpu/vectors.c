@@ -16,109 +16,95 @@ enum { SLOT_FIRST_BAD = 3, SLOT_LARGEST = 4, SLOT_MOVED = 5, RESULT_WORDS = 6 };
 #define MAX_LAUNCHES 5
 
 struct nst_gpu_vectors {
-  nst_gpu *gpu;
-  size_t n;
-  float lower, upper;
-  size_t groups;
-  nst_gpu_buffer *held, *partials, *results;
-  nst_gpu_seq *seq;
+    nst_gpu *gpu;
+    size_t n;
+    float lower, upper;
+    size_t groups;
+    nst_gpu_buffer *held, *partials, *results;
+    nst_gpu_seq *seq;
 };
 
 typedef struct vec_push {
-  int32_t count, op, use_mask, n_groups;
-  float lower, upper, p[5];
+    int32_t count, op, use_mask, n_groups;
+    float lower, upper, p[5];
 } vec_push;
 
-nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower,
-                                     float upper, nst_error *err) {
-  nst_gpu_vectors *v =
-      nst_alloc_zero(1, sizeof *v, "the GPU optimiser's scratch", err);
-  if (!v)
-    return NULL;
-  *v = (nst_gpu_vectors){.gpu = gpu,
-                         .n = n,
-                         .lower = lower,
-                         .upper = upper,
-                         .groups = nst_gpu_partials(n)};
-  v->held = nst_gpu_buffer_new(gpu, n * sizeof(uint32_t), err);
-  v->partials =
-      v->held ? nst_gpu_buffer_new(gpu, 3 * v->groups * sizeof(float), err)
-              : NULL;
-  v->results =
-      v->partials
-          ? nst_gpu_buffer_new(gpu, RESULT_WORDS * sizeof(uint32_t), err)
-          : NULL;
-  v->seq = v->results ? nst_gpu_seq_new(gpu, MAX_LAUNCHES, err) : NULL;
-  if (!v->seq) {
-    nst_gpu_vectors_free(v);
-    return NULL;
-  }
-  return v;
+nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float upper, nst_error *err)
+{
+    nst_gpu_vectors *v = nst_alloc_zero(1, sizeof *v, "the GPU optimiser's scratch", err);
+    if (!v)
+        return NULL;
+    *v = (nst_gpu_vectors){.gpu = gpu, .n = n, .lower = lower, .upper = upper, .groups = nst_gpu_partials(n)};
+    v->held = nst_gpu_buffer_new(gpu, n * sizeof(uint32_t), err);
+    v->partials = v->held ? nst_gpu_buffer_new(gpu, 3 * v->groups * sizeof(float), err) : NULL;
+    v->results = v->partials ? nst_gpu_buffer_new(gpu, RESULT_WORDS * sizeof(uint32_t), err) : NULL;
+    v->seq = v->results ? nst_gpu_seq_new(gpu, MAX_LAUNCHES, err) : NULL;
+    if (!v->seq) {
+        nst_gpu_vectors_free(v);
+        return NULL;
+    }
+    return v;
 }
 
-void nst_gpu_vectors_free(nst_gpu_vectors *v) {
-  if (!v)
-    return;
-  nst_gpu_seq_free(v->seq);
-  nst_gpu_buffer_free(v->gpu, v->held);
-  nst_gpu_buffer_free(v->gpu, v->partials);
-  nst_gpu_buffer_free(v->gpu, v->results);
-  free(v);
+void nst_gpu_vectors_free(nst_gpu_vectors *v)
+{
+    if (!v)
+        return;
+    nst_gpu_seq_free(v->seq);
+    nst_gpu_buffer_free(v->gpu, v->held);
+    nst_gpu_buffer_free(v->gpu, v->partials);
+    nst_gpu_buffer_free(v->gpu, v->results);
+    free(v);
 }
 
-static int has_sums(nst_gpu_vec_op op) {
-  return op == NST_GPU_VEC_DOTS || op == NST_GPU_VEC_PROJECT_TRIAL ||
-         op == NST_GPU_VEC_DIFF_DOTS;
+static int has_sums(nst_gpu_vec_op op)
+{
+    return op == NST_GPU_VEC_DOTS || op == NST_GPU_VEC_PROJECT_TRIAL || op == NST_GPU_VEC_DIFF_DOTS;
 }
 
-static nst_status append_pass(nst_gpu_vectors *v, int op,
-                              const nst_gpu_vec_args *args, nst_error *err) {
-  nst_gpu_buffer *any = args->out ? args->out : args->a;
-  nst_gpu_buffer *const buffers[8] = {any,
-                                      args->a ? args->a : any,
-                                      args->b ? args->b : any,
-                                      args->c ? args->c : any,
-                                      args->d ? args->d : any,
-                                      v->held,
-                                      v->partials,
-                                      v->results};
-  vec_push pc = {
-      (int32_t)v->n, op, args->use_mask, (int32_t)v->groups, v->lower,
-      v->upper,      {0}};
-  memcpy(pc.p, args->p, sizeof pc.p);
-  return nst_gpu_optim_vectors(v->seq, op == OP_INIT ? 1 : v->n, buffers, &pc,
-                               sizeof pc, err);
+static nst_status append_pass(nst_gpu_vectors *v, int op, const nst_gpu_vec_args *args, nst_error *err)
+{
+    nst_gpu_buffer *any = args->out ? args->out : args->a;
+    nst_gpu_buffer *const buffers[8] = {any,
+                                        args->a ? args->a : any,
+                                        args->b ? args->b : any,
+                                        args->c ? args->c : any,
+                                        args->d ? args->d : any,
+                                        v->held,
+                                        v->partials,
+                                        v->results};
+    vec_push pc = {(int32_t)v->n, op, args->use_mask, (int32_t)v->groups, v->lower, v->upper, {0}};
+    memcpy(pc.p, args->p, sizeof pc.p);
+    return nst_gpu_optim_vectors(v->seq, op == OP_INIT ? 1 : v->n, buffers, &pc, sizeof pc, err);
 }
 
-nst_status nst_gpu_vectors_run(nst_gpu_vectors *v, nst_gpu_vec_op op,
-                               const nst_gpu_vec_args *args,
-                               nst_gpu_vec_result *result, nst_error *err) {
-  nst_status s = nst_gpu_seq_clear(v->seq, err);
-  if (s == NST_OK && result)
-    s = append_pass(v, OP_INIT, args, err);
-  if (s == NST_OK)
-    s = append_pass(v, (int)op, args, err);
-  for (int k = 0; k < 3 && s == NST_OK && result && has_sums(op); k++)
-    s = nst_gpu_sum_partials(v->seq, v->partials, (size_t)k * v->groups,
-                             v->groups, v->results, k, err);
-  if (s == NST_OK)
-    s = nst_gpu_seq_run(v->seq, err);
-  if (s != NST_OK || !result)
-    return s;
-  uint32_t words[RESULT_WORDS];
-  s = nst_gpu_buffer_read(v->gpu, v->results, 0, words, sizeof words, err);
-  if (s != NST_OK)
-    return s;
-  for (int k = 0; k < 3; k++) {
-    float sum;
-    memcpy(&sum, &words[k], sizeof sum);
-    result->sums[k] = has_sums(op) ? sum : 0.0;
-  }
-  float largest;
-  memcpy(&largest, &words[SLOT_LARGEST], sizeof largest);
-  result->largest = largest;
-  result->first_bad =
-      words[SLOT_FIRST_BAD] == UINT32_MAX ? v->n : words[SLOT_FIRST_BAD];
-  result->moved = words[SLOT_MOVED];
-  return NST_OK;
+nst_status nst_gpu_vectors_run(nst_gpu_vectors *v, nst_gpu_vec_op op, const nst_gpu_vec_args *args,
+                               nst_gpu_vec_result *result, nst_error *err)
+{
+    nst_status s = nst_gpu_seq_clear(v->seq, err);
+    if (s == NST_OK && result)
+        s = append_pass(v, OP_INIT, args, err);
+    if (s == NST_OK)
+        s = append_pass(v, (int)op, args, err);
+    for (int k = 0; k < 3 && s == NST_OK && result && has_sums(op); k++)
+        s = nst_gpu_sum_partials(v->seq, v->partials, (size_t)k * v->groups, v->groups, v->results, k, err);
+    if (s == NST_OK)
+        s = nst_gpu_seq_run(v->seq, err);
+    if (s != NST_OK || !result)
+        return s;
+    uint32_t words[RESULT_WORDS];
+    s = nst_gpu_buffer_read(v->gpu, v->results, 0, words, sizeof words, err);
+    if (s != NST_OK)
+        return s;
+    for (int k = 0; k < 3; k++) {
+        float sum;
+        memcpy(&sum, &words[k], sizeof sum);
+        result->sums[k] = has_sums(op) ? sum : 0.0;
+    }
+    float largest;
+    memcpy(&largest, &words[SLOT_LARGEST], sizeof largest);
+    result->largest = largest;
+    result->first_bad = words[SLOT_FIRST_BAD] == UINT32_MAX ? v->n : words[SLOT_FIRST_BAD];
+    result->moved = words[SLOT_MOVED];
+    return NST_OK;
 }
