@@ -147,6 +147,10 @@ nst_status nst_gpu_buffer_write(nst_gpu *gpu, nst_gpu_buffer *buffer, size_t off
 nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *buffer, size_t offset, void *data, size_t bytes,
                                nst_error *err);
 
+/* The bytes nst_gpu_buffer_write and _read have copied on every device
+ * since the program started. */
+size_t nst_gpu_bytes_crossed(void);
+
 /* Records a barrier that makes every earlier shader or copy write visible
  * to later shaders, copies and the host. */
 void nst_gpu_cmd_barrier(nst_gpu *gpu, VkCommandBuffer cmd);
