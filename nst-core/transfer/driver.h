@@ -97,7 +97,9 @@ nst_status nst_driver_set_masks(const nst_run *run, nst_stage *st, int x0, int y
  * step ignores the host x, and only scalars cross per evaluation.  Then
  * _load gives it the host x (the start of a stage or a tile's visit) and
  * _fetch copies its x back (previews, the end); both do nothing on the CPU,
- * where the step works on the host x itself. */
+ * where the step works on the host x itself.  _load comes after
+ * nst_driver_set_content, which passes the content through the device
+ * objective's picture buffer (Adam's x there). */
 typedef struct nst_driver_optimizer {
     struct nst_lbfgs *lbfgs;
     struct nst_adam *adam;
