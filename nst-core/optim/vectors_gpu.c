@@ -16,8 +16,7 @@ typedef struct gpu_vectors {
     nst_vectors base;
     nst_gpu *gpu;
     nst_gpu_vectors *passes;
-    nst_gpu_buffer **vec; /* by id */
-    int first_owned;      /* ids below it that are set are the objective's */
+    nst_gpu_buffer **vec; /* by id; NULL where the optimiser has none */
     int count;
     int eval_x, eval_grad; /* the objective's buffers' ids */
     uint64_t generation;   /* X's writes from the host */
@@ -64,7 +63,7 @@ static nst_status gpu_first_nonfinite(nst_vectors *v, int id, size_t *index, nst
 {
     nst_gpu_vec_result r;
     nst_status s = pass(v, NST_GPU_VEC_NONFINITE, -1, id, -1, -1, -1, 0, 0.0, &r, err);
-    *index = r.first_bad;
+    *index = s == NST_OK ? r.first_bad : v->n;
     return s;
 }
 
