@@ -654,6 +654,18 @@ nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gp
     return append(seq, K_TV, buffers, &pc, sizeof pc, groups, err);
 }
 
+nst_status nst_gpu_seq_set_push(nst_gpu_seq *seq, int index, const void *push, size_t push_bytes, nst_error *err)
+{
+    if (index < 0 || index >= seq->n_launches || push_bytes != seq->launches[index].push_bytes)
+        return nst_error_set(err, NST_ERR_INVALID, "launch %d of a GPU sequence: no such launch or push size", index);
+    launch *l = &seq->launches[index];
+    if (memcmp(l->push, push, push_bytes) != 0) {
+        memcpy(l->push, push, push_bytes);
+        seq->recorded = 0;
+    }
+    return NST_OK;
+}
+
 nst_status nst_gpu_optim_vectors(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *const buffers[8], const void *push,
                                  size_t push_bytes, nst_error *err)
 {

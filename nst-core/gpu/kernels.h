@@ -32,6 +32,10 @@ nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err);
 /* Runs the launches and waits for them. */
 nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err);
 
+/* New push constants (of the same size) for launch `index`: the next run
+ * records the command buffer again, with the same descriptor sets. */
+nst_status nst_gpu_seq_set_push(nst_gpu_seq *seq, int index, const void *push, size_t push_bytes, nst_error *err);
+
 /* y = conv(x) + bias (bias may be NULL), then max(y, 0) when relu: the CPU's
  * nst_conv2d_forward followed by nst_relu_forward.  y is written from float
  * y_offset on (a part of a concatenation). */

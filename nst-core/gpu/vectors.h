@@ -45,8 +45,12 @@ typedef struct nst_gpu_vec_result {
 typedef struct nst_gpu_vectors nst_gpu_vectors;
 
 /* The passes' scratch for vectors of n floats in [lower, upper]: the held
- * mask, the partial sums, the results and one sequence, made once. */
-nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float upper, nst_error *err);
+ * mask, the partial sums and the results, made once.  Up to max_passes
+ * different passes (an op on given buffers) keep their recorded sequence,
+ * made at their first run, so later runs allocate nothing; the others share
+ * one sequence recorded again each time. */
+nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float upper, int max_passes,
+                                     nst_error *err);
 void nst_gpu_vectors_free(nst_gpu_vectors *v);
 /* Runs one pass and waits; result (may be NULL: nothing is read back)
  * receives its scalars. */

@@ -212,7 +212,8 @@ static nst_vectors *gpu_vectors_new(nst_gpu *gpu, nst_gpu_buffer *x_buffer, nst_
     g->eval_x = lbfgs ? NST_VEC_TRIAL_X : NST_VEC_X;
     g->eval_grad = lbfgs ? NST_VEC_TRIAL_GRAD : NST_VEC_GRAD;
     g->vec = nst_alloc_zero((size_t)g->count, sizeof *g->vec, "the optimiser's vectors", err);
-    g->passes = g->vec ? nst_gpu_vectors_new(gpu, n, lower, upper, err) : NULL;
+    /* Each pair takes part in 7 different passes; the rest need about 20. */
+    g->passes = g->vec ? nst_gpu_vectors_new(gpu, n, lower, upper, 24 + 7 * pairs, err) : NULL;
     int ok = g->passes != NULL;
     if (ok) {
         g->vec[g->eval_x] = x_buffer;
@@ -225,7 +226,7 @@ static nst_vectors *gpu_vectors_new(nst_gpu *gpu, nst_gpu_buffer *x_buffer, nst_
             continue;
         g->vec[id] = nst_gpu_buffer_new(gpu, n * sizeof(float), err);
         ok = g->vec[id] != NULL;
-        if (ok && id >= NST_VEC_M) /* moments and pairs start at zero */
+        if (ok && (id == NST_VEC_M || id == NST_VEC_V)) /* Adam's moments start at zero */
             ok = gpu_zero(&g->base, id, err) == NST_OK;
     }
     if (!ok) {
