@@ -24,11 +24,12 @@ enum kernel_id {
     K_PREPARE,
     K_TV,
     K_MASK_COLUMNS,
+    K_OPTIM_VECTORS,
     K_COUNT
 };
 
 enum {
-    MAX_BINDINGS = 4,
+    MAX_BINDINGS = 8,
     PUSH_BYTES = 64, /* every shader's push constants fit */
     GROUP_SIDE = 16, /* the GEMM shaders' 16x16 invocations... */
     TILE = 64,       /* ...compute a 64x64 tile */
@@ -60,6 +61,7 @@ static const kernel_spec specs[K_COUNT] = {
     [K_PREPARE] = {nst_spirv_prepare, &nst_spirv_prepare_bytes, 2, "prepare"},
     [K_TV] = {nst_spirv_tv, &nst_spirv_tv_bytes, 3, "tv"},
     [K_MASK_COLUMNS] = {nst_spirv_mask_columns, &nst_spirv_mask_columns_bytes, 3, "mask_columns"},
+    [K_OPTIM_VECTORS] = {nst_spirv_optim_vectors, &nst_spirv_optim_vectors_bytes, 8, "optim_vectors"},
 };
 
 struct nst_gpu_pipelines {
@@ -710,4 +712,31 @@ nst_status nst_gpu_mask_columns(nst_gpu_seq *seq, int channels, int pixels, nst_
     uint32_t groups[3];
     linear_groups(count, groups);
     return append(seq, K_MASK_COLUMNS, buffers, pc, sizeof pc, groups, err);
+}
+
+nst_status nst_gpu_seq_set_push(nst_gpu_seq *seq, int index, const void *push, size_t push_bytes, nst_error *err)
+{
+    if (index < 0 || index >= seq->n_launches || push_bytes != seq->launches[index].push_bytes)
+        return nst_error_set(err, NST_ERR_INVALID, "launch %d of a GPU sequence: no such launch or push size", index);
+    launch *l = &seq->launches[index];
+    if (memcmp(l->push, push, push_bytes) != 0) {
+        memcpy(l->push, push, push_bytes);
+        seq->recorded = 0;
+    }
+    return NST_OK;
+}
+
+nst_status nst_gpu_optim_vectors(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *const buffers[8], const void *push,
+                                 size_t push_bytes, nst_error *err)
+{
+    if (push_bytes > PUSH_BYTES)
+        return nst_error_set(err, NST_ERR_INVALID, "GPU vector pass: %zu push bytes", push_bytes);
+    for (int b = 0; b < 5; b++) {
+        nst_status s = need(buffers[b], count, "GPU vector pass", err);
+        if (s != NST_OK)
+            return s;
+    }
+    uint32_t groups[3];
+    linear_groups(count, groups);
+    return append(seq, K_OPTIM_VECTORS, buffers, push, push_bytes, groups, err);
 }

@@ -32,6 +32,10 @@ nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err);
 /* Runs the launches and waits for them. */
 nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err);
 
+/* New push constants (of the same size) for launch `index`: the next run
+ * records the command buffer again, with the same descriptor sets. */
+nst_status nst_gpu_seq_set_push(nst_gpu_seq *seq, int index, const void *push, size_t push_bytes, nst_error *err);
+
 /* y = conv(x) + bias (bias may be NULL), then max(y, 0) when relu: the CPU's
  * nst_conv2d_forward followed by nst_relu_forward.  y is written from float
  * y_offset on (a part of a concatenation). */
@@ -110,5 +114,11 @@ nst_status nst_gpu_prepare_adjoint(nst_gpu_seq *seq, int h, int w, int border, c
  * partials[partial_offset...] and of vertical ones nst_gpu_partials(3 h w) after. */
 nst_status nst_gpu_tv(nst_gpu_seq *seq, int h, int w, float gh, float gv, nst_gpu_buffer *x, nst_gpu_buffer *grad,
                       nst_gpu_buffer *partials, size_t partial_offset, nst_error *err);
+
+/* One pass of shaders/optim_vectors.comp over count elements (gpu/vectors.c
+ * owns its op codes and buffers: out, a, b, c, d, held, partials, results;
+ * every one bound, unused ones to any buffer). */
+nst_status nst_gpu_optim_vectors(nst_gpu_seq *seq, size_t count, nst_gpu_buffer *const buffers[8], const void *push,
+                                 size_t push_bytes, nst_error *err);
 
 #endif

@@ -127,6 +127,9 @@ typedef struct nst_gpu {
     /* Tests only: NST_GPU_FAIL_AFTER=N makes the Nth submission fail as a
      * lost device would (0 = never), so the error paths run on lavapipe. */
     int submits_left;
+    /* Bytes copied by nst_gpu_buffer_write and _read: what crossed between
+     * the host and the device (tests measure it). */
+    size_t bytes_written, bytes_read;
 } nst_gpu;
 
 /* Opens device `index` of nst_device_list (any kind: the choice of a kind
@@ -143,6 +146,10 @@ nst_status nst_gpu_buffer_write(nst_gpu *gpu, nst_gpu_buffer *buffer, size_t off
                                 nst_error *err);
 nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *buffer, size_t offset, void *data, size_t bytes,
                                nst_error *err);
+
+/* The bytes nst_gpu_buffer_write and _read have copied on every device
+ * since the program started. */
+size_t nst_gpu_bytes_crossed(void);
 
 /* Records a barrier that makes every earlier shader or copy write visible
  * to later shaders, copies and the host. */

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "base/error.h"
+#include "optim/vectors.h"
 
 nst_status nst_box_validate(size_t n, float lower, float upper, const char *who, nst_error *err)
 {
@@ -36,4 +37,17 @@ nst_status nst_box_check_start(double value, const float *grad, size_t n, const 
         return nst_error_set(err, NST_ERR_NUMERIC, "%s: gradient entry %zu of %zu is %g at the starting point",
                              who, bad, n, (double)grad[bad]);
     return NST_OK;
+}
+
+nst_status nst_vectors_check_start(nst_vectors *v, double value, int grad_id, const char *who, nst_error *err)
+{
+    const float *grad = v->ops->host(v, grad_id);
+    if (grad || !isfinite(value))
+        return nst_box_check_start(value, grad, v->n, who, err);
+    size_t bad;
+    nst_status s = v->ops->first_nonfinite(v, grad_id, &bad, err);
+    if (s == NST_OK && bad < v->n)
+        s = nst_error_set(err, NST_ERR_NUMERIC, "%s: gradient entry %zu of %zu is not finite at the starting point",
+                          who, bad, v->n);
+    return s;
 }

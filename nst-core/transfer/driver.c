@@ -376,6 +376,27 @@ static nst_status evaluate(const float *x, float *grad, double *value, void *use
     return nst_driver_evaluate(o->run, o->stage, x, grad, value, err);
 }
 
+/* The optimiser on the device objective's own buffers: it evaluates the
+ * picture already there, and x stays on the device between steps. */
+static nst_status device_optimizer_init(nst_driver_optimizer *o, const nst_stage *st, size_t n, int history,
+                                        nst_error *err)
+{
+#ifdef NST_HAVE_VULKAN
+    const nst_params *p = &o->run->transfer->params;
+    nst_gpu_buffer *picture = nst_gpu_objective_picture(st->gpu_objective);
+    nst_gpu_buffer *gradient = nst_gpu_objective_gradient(st->gpu_objective);
+    o->on_device = 1;
+    if (p->optimizer == NST_OPTIM_LBFGS)
+        o->lbfgs = nst_lbfgs_new_on_device(o->run->gpu, picture, gradient, n, history, 0.0f, 1.0f, err);
+    else
+        o->adam = nst_adam_new_on_device(o->run->gpu, picture, gradient, n, p->learning_rate, 0.0f, 1.0f, err);
+    return o->lbfgs || o->adam ? NST_OK : (err && err->code != NST_OK ? err->code : NST_ERR_DEVICE);
+#else
+    (void)o, (void)st, (void)n, (void)history;
+    return nst_error_set(err, NST_ERR_DEVICE, "this build has no GPU backend");
+#endif
+}
+
 nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, nst_run *run, const nst_stage *st, size_t n,
                                      int history, nst_error *err)
 {
@@ -384,6 +405,9 @@ nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, nst_run *run, cons
     o->adam = NULL;
     o->run = run;
     o->stage = st;
+    o->on_device = 0;
+    if (st->gpu_objective)
+        return device_optimizer_init(o, st, n, history, err);
     if (p->optimizer == NST_OPTIM_LBFGS)
         o->lbfgs = nst_lbfgs_new(n, history, 0.0f, 1.0f, err);
     else
@@ -394,9 +418,24 @@ nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, nst_run *run, cons
 nst_status nst_driver_optimizer_step(nst_driver_optimizer *o, float *x, int iter, int *converged, nst_error *err)
 {
     o->run->iter = iter;
+    float *host_x = o->on_device ? NULL : x;
     if (o->lbfgs)
-        return nst_lbfgs_step(o->lbfgs, x, evaluate, o, converged, err);
-    return nst_adam_step(o->adam, x, evaluate, o, err);
+        return nst_lbfgs_step(o->lbfgs, host_x, evaluate, o, converged, err);
+    return nst_adam_step(o->adam, host_x, evaluate, o, err);
+}
+
+nst_status nst_driver_optimizer_load(nst_driver_optimizer *o, const float *x, nst_error *err)
+{
+    if (!o->on_device)
+        return NST_OK;
+    return o->lbfgs ? nst_lbfgs_write_x(o->lbfgs, x, err) : nst_adam_write_x(o->adam, x, err);
+}
+
+nst_status nst_driver_optimizer_fetch(nst_driver_optimizer *o, float *x, nst_error *err)
+{
+    if (!o->on_device)
+        return NST_OK;
+    return o->lbfgs ? nst_lbfgs_read_x(o->lbfgs, x, err) : nst_adam_read_x(o->adam, x, err);
 }
 
 void nst_driver_optimizer_reset(nst_driver_optimizer *o)

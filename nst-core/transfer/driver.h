@@ -91,17 +91,28 @@ void nst_driver_free_masks(nst_stage *st);
 nst_status nst_driver_set_masks(const nst_run *run, nst_stage *st, int x0, int y0, nst_error *err);
 
 /* One optimiser on n floats, the kind the params choose, minimising the
- * stage's objective and reporting to the run. */
+ * stage's objective and reporting to the run.  With a device objective
+ * (st->gpu_objective, which must exist first and outlive the optimiser's
+ * steps) it works on that objective's buffers: x lives on the device, the
+ * step ignores the host x, and only scalars cross per evaluation.  Then
+ * _load gives it the host x (the start of a stage or a tile's visit) and
+ * _fetch copies its x back (previews, the end); both do nothing on the CPU,
+ * where the step works on the host x itself.  _load comes after
+ * nst_driver_set_content, which passes the content through the device
+ * objective's picture buffer (Adam's x there). */
 typedef struct nst_driver_optimizer {
     struct nst_lbfgs *lbfgs;
     struct nst_adam *adam;
     nst_run *run;
     const nst_stage *stage;
+    int on_device;
 } nst_driver_optimizer;
 nst_status nst_driver_optimizer_init(nst_driver_optimizer *o, nst_run *run, const nst_stage *st, size_t n,
                                      int history, nst_error *err);
 /* One step, global iteration `iter` of the run (what progress reports). */
 nst_status nst_driver_optimizer_step(nst_driver_optimizer *o, float *x, int iter, int *converged, nst_error *err);
+nst_status nst_driver_optimizer_load(nst_driver_optimizer *o, const float *x, nst_error *err);
+nst_status nst_driver_optimizer_fetch(nst_driver_optimizer *o, float *x, nst_error *err);
 double nst_driver_optimizer_value(const nst_driver_optimizer *o);
 void nst_driver_optimizer_reset(nst_driver_optimizer *o);
 void nst_driver_optimizer_free(nst_driver_optimizer *o);

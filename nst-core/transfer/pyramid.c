@@ -227,21 +227,26 @@ static nst_status import_history(const nst_stage *st, const carried_history *car
                                  nst_error *err)
 {
     double gradient_scale = (double)carry->width * carry->height / ((double)st->width * st->height);
-    for (int k = 0; k < nst_lbfgs_pair_count(carry->lbfgs); k++) {
-        const float *s_from, *y_from;
-        float *s_to, *y_to;
-        nst_lbfgs_get_pair(carry->lbfgs, k, &s_from, &y_from);
-        nst_status s = nst_lbfgs_new_pair(into, &s_to, &y_to, err);
+    size_t from_n = (size_t)3 * carry->width * carry->height, to_n = (size_t)3 * st->width * st->height;
+    /* Host copies: the pairs may live on a device. */
+    float *from = nst_alloc(2 * from_n * sizeof(float), "a carried pair", err);
+    float *to = from ? nst_alloc(2 * to_n * sizeof(float), "a carried pair", err) : NULL;
+    nst_status s = to ? NST_OK : NST_ERR_NOMEM;
+    for (int k = 0; k < nst_lbfgs_pair_count(carry->lbfgs) && s == NST_OK; k++) {
+        s = nst_lbfgs_read_pair(carry->lbfgs, k, from, from + from_n, err);
         if (s == NST_OK)
-            s = resample_planar(s_from, carry->width, carry->height, s_to, st->width, st->height, 1.0, err);
+            s = resample_planar(from, carry->width, carry->height, to, st->width, st->height, 1.0, err);
         if (s == NST_OK)
-            s = resample_planar(y_from, carry->width, carry->height, y_to, st->width, st->height, gradient_scale,
-                                err);
-        if (s != NST_OK)
-            return s;
-        nst_lbfgs_add_pair(into);
+            s = resample_planar(from + from_n, carry->width, carry->height, to + to_n, st->width, st->height,
+                                gradient_scale, err);
+        if (s == NST_OK)
+            s = nst_lbfgs_write_pair(into, to, to + to_n, err);
+        if (s == NST_OK)
+            nst_lbfgs_add_pair(into);
     }
-    return NST_OK;
+    free(from);
+    free(to);
+    return s;
 }
 
 /* The stage `index` of the plan, after `iter_base` iterations, without its
@@ -325,6 +330,8 @@ static nst_status run_whole_stage(nst_run *run, nst_stage *st, float *x, int ite
     if (s == NST_OK && o.lbfgs && carry->lbfgs)
         s = import_history(st, carry, o.lbfgs, err);
     carried_history_clear(carry);
+    if (s == NST_OK)
+        s = nst_driver_optimizer_load(&o, x, err);
     for (int i = 1; i <= iterations && s == NST_OK; i++) {
         if (nst_driver_cancelled(run, &s, err))
             break;
@@ -336,8 +343,18 @@ static nst_status run_whole_stage(nst_run *run, nst_stage *st, float *x, int ite
         s = nst_driver_optimizer_step(&o, x, iter, &converged, err);
         if (s != NST_OK || converged)
             break;
-        if (nst_driver_preview_due(run, iter - 1, iter))
-            nst_driver_preview(run, st, x, nst_driver_optimizer_value(&o));
+        if (nst_driver_preview_due(run, iter - 1, iter)) {
+            s = nst_driver_optimizer_fetch(&o, x, err); /* x comes back only for a preview */
+            if (s == NST_OK)
+                nst_driver_preview(run, st, x, nst_driver_optimizer_value(&o));
+        }
+    }
+    /* x as the optimiser left it, also after a cancel or an error. */
+    if (o.lbfgs || o.adam) {
+        nst_error fetch_err = {0};
+        nst_status fetched = nst_driver_optimizer_fetch(&o, x, s == NST_OK ? err : &fetch_err);
+        if (s == NST_OK)
+            s = fetched;
     }
     if (s == NST_OK)
         nst_driver_preview(run, st, x, nst_driver_optimizer_value(&o));

@@ -141,6 +141,9 @@ static nst_status visit_tile(nst_run *run, nst_stage *st, float *picture, const 
         return s;
     copy_window(picture, st->width, st->height, tl, w->ww, w->wh, w->x);
     nst_driver_optimizer_reset(&w->opt);
+    s = nst_driver_optimizer_load(&w->opt, w->x, err);
+    if (s != NST_OK)
+        return s;
     int piece = w->ww > w->wh ? w->ww : w->wh;
     for (int k = 1; k <= steps; k++) {
         if (nst_driver_cancelled(run, &s, err))
@@ -158,8 +161,10 @@ static nst_status visit_tile(nst_run *run, nst_stage *st, float *picture, const 
         if (converged)
             break;
     }
-    blend_window(picture, st->width, st->height, tl, w);
-    return NST_OK;
+    s = nst_driver_optimizer_fetch(&w->opt, w->x, err); /* the window comes back to be blended */
+    if (s == NST_OK)
+        blend_window(picture, st->width, st->height, tl, w);
+    return s;
 }
 
 static void tile_work_free(tile_work *w)
@@ -182,10 +187,11 @@ nst_status nst_tiles_run_stage(nst_run *run, nst_stage *st, float *x, int iterat
     w.x = nst_alloc(n * sizeof(float), "a tile", err);
     w.content = nst_alloc(n * sizeof(float), "a tile's content", err);
     nst_status s = axes && w.x && w.content ? NST_OK : NST_ERR_NOMEM;
-    if (s == NST_OK)
-        s = nst_driver_optimizer_init(&w.opt, run, st, n, nst_tiles_lbfgs_history(&run->transfer->params), err);
+    /* The objective first: on a device the optimiser works on its buffers. */
     if (s == NST_OK)
         s = nst_driver_new_objective(run, st, w.wh, w.ww, piece, err);
+    if (s == NST_OK)
+        s = nst_driver_optimizer_init(&w.opt, run, st, n, nst_tiles_lbfgs_history(&run->transfer->params), err);
 
     int *xs = axes, *xe = axes + MAX_TILES_PER_AXIS, *xw = axes + 2 * MAX_TILES_PER_AXIS;
     int *ys = axes + 3 * MAX_TILES_PER_AXIS, *ye = axes + 4 * MAX_TILES_PER_AXIS,

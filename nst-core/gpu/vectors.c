@@ -1,0 +1,169 @@
+/* The optimisers' vector passes on the device (gpu/vectors.h). */
+#include "gpu/vectors.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu/kernels.h"
+
+/* shaders/optim_vectors.comp's op that resets the results. */
+#define OP_INIT 0
+/* The results buffer: three float sums, then the first non-finite index,
+ * the largest |g|'s bits and the count. */
+enum { SLOT_FIRST_BAD = 3, SLOT_LARGEST = 4, SLOT_MOVED = 5, RESULT_WORDS = 6 };
+/* INIT, the pass and three sums. */
+#define MAX_LAUNCHES 5
+
+/* A pass's sequence, kept for the next pass of the same op on the same
+ * buffers: only its push constants change, so no descriptor set is
+ * allocated once the optimiser has been through its first steps. */
+typedef struct cached_pass {
+    int op, use_mask, with_result;
+    nst_gpu_buffer *buffers[5];
+    nst_gpu_seq *seq;
+} cached_pass;
+
+struct nst_gpu_vectors {
+    nst_gpu *gpu;
+    size_t n;
+    float lower, upper;
+    size_t groups;
+    nst_gpu_buffer *held, *partials, *results;
+    nst_gpu_seq *seq; /* for passes the cache has no room for */
+    cached_pass *cache;
+    int cached, capacity;
+};
+
+typedef struct vec_push {
+    int32_t count, op, use_mask, n_groups;
+    float lower, upper, p[5];
+} vec_push;
+
+nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float upper, int max_passes, nst_error *err)
+{
+    nst_gpu_vectors *v = nst_alloc_zero(1, sizeof *v, "the GPU optimiser's scratch", err);
+    if (!v)
+        return NULL;
+    *v = (nst_gpu_vectors){.gpu = gpu, .n = n, .lower = lower, .upper = upper, .groups = nst_gpu_partials(n)};
+    v->held = nst_gpu_buffer_new(gpu, n * sizeof(uint32_t), err);
+    v->partials = v->held ? nst_gpu_buffer_new(gpu, 3 * v->groups * sizeof(float), err) : NULL;
+    v->results = v->partials ? nst_gpu_buffer_new(gpu, RESULT_WORDS * sizeof(uint32_t), err) : NULL;
+    v->seq = v->results ? nst_gpu_seq_new(gpu, MAX_LAUNCHES, err) : NULL;
+    v->capacity = max_passes > 0 ? max_passes : 0;
+    v->cache = v->seq && v->capacity ? nst_alloc_zero((size_t)v->capacity, sizeof *v->cache, "GPU passes", err) : NULL;
+    if (!v->seq || (v->capacity && !v->cache)) {
+        nst_gpu_vectors_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+void nst_gpu_vectors_free(nst_gpu_vectors *v)
+{
+    if (!v)
+        return;
+    nst_gpu_seq_free(v->seq);
+    for (int k = 0; k < v->cached; k++)
+        nst_gpu_seq_free(v->cache[k].seq);
+    free(v->cache);
+    nst_gpu_buffer_free(v->gpu, v->held);
+    nst_gpu_buffer_free(v->gpu, v->partials);
+    nst_gpu_buffer_free(v->gpu, v->results);
+    free(v);
+}
+
+static int has_sums(nst_gpu_vec_op op)
+{
+    return op == NST_GPU_VEC_DOTS || op == NST_GPU_VEC_PROJECT_TRIAL || op == NST_GPU_VEC_DIFF_DOTS;
+}
+
+static vec_push push_for(const nst_gpu_vectors *v, int op, const nst_gpu_vec_args *args)
+{
+    vec_push pc = {(int32_t)v->n, op, args->use_mask, (int32_t)v->groups, v->lower, v->upper, {0}};
+    if (op != OP_INIT)
+        memcpy(pc.p, args->p, sizeof pc.p);
+    return pc;
+}
+
+static nst_status append_pass(nst_gpu_vectors *v, nst_gpu_seq *seq, int op, const nst_gpu_vec_args *args,
+                              nst_error *err)
+{
+    nst_gpu_buffer *any = args->out ? args->out : args->a;
+    nst_gpu_buffer *const buffers[8] = {any,
+                                        args->a ? args->a : any,
+                                        args->b ? args->b : any,
+                                        args->c ? args->c : any,
+                                        args->d ? args->d : any,
+                                        v->held,
+                                        v->partials,
+                                        v->results};
+    vec_push pc = push_for(v, op, args);
+    return nst_gpu_optim_vectors(seq, op == OP_INIT ? 1 : v->n, buffers, &pc, sizeof pc, err);
+}
+
+/* Records the whole pass into seq: INIT (with a result), the pass, the sums. */
+static nst_status record_pass(nst_gpu_vectors *v, nst_gpu_seq *seq, nst_gpu_vec_op op, const nst_gpu_vec_args *args,
+                              int with_result, nst_error *err)
+{
+    nst_status s = nst_gpu_seq_clear(seq, err);
+    if (s == NST_OK && with_result)
+        s = append_pass(v, seq, OP_INIT, args, err);
+    if (s == NST_OK)
+        s = append_pass(v, seq, (int)op, args, err);
+    for (int k = 0; k < 3 && s == NST_OK && with_result && has_sums(op); k++)
+        s = nst_gpu_sum_partials(seq, v->partials, (size_t)k * v->groups, v->groups, v->results, k, err);
+    return s;
+}
+
+/* The sequence for this pass: a cached one with new push constants, a new
+ * cached one, or (the cache full) the spare one recorded again. */
+static nst_status sequence_for(nst_gpu_vectors *v, nst_gpu_vec_op op, const nst_gpu_vec_args *args, int with_result,
+                               nst_gpu_seq **seq, nst_error *err)
+{
+    nst_gpu_buffer *key[5] = {args->out, args->a, args->b, args->c, args->d};
+    for (int k = 0; k < v->cached; k++) {
+        cached_pass *c = &v->cache[k];
+        if (c->op == (int)op && c->use_mask == args->use_mask && c->with_result == with_result &&
+            memcmp(c->buffers, key, sizeof key) == 0) {
+            vec_push pc = push_for(v, (int)op, args);
+            *seq = c->seq;
+            return nst_gpu_seq_set_push(c->seq, with_result ? 1 : 0, &pc, sizeof pc, err);
+        }
+    }
+    nst_gpu_seq *fresh = v->cached < v->capacity ? nst_gpu_seq_new(v->gpu, MAX_LAUNCHES, err) : NULL;
+    *seq = fresh ? fresh : v->seq;
+    nst_status s = record_pass(v, *seq, op, args, with_result, err);
+    if (fresh && s == NST_OK)
+        v->cache[v->cached++] =
+            (cached_pass){(int)op, args->use_mask, with_result, {key[0], key[1], key[2], key[3], key[4]}, fresh};
+    else if (fresh)
+        nst_gpu_seq_free(fresh);
+    return s;
+}
+
+nst_status nst_gpu_vectors_run(nst_gpu_vectors *v, nst_gpu_vec_op op, const nst_gpu_vec_args *args,
+                               nst_gpu_vec_result *result, nst_error *err)
+{
+    nst_gpu_seq *seq = NULL;
+    nst_status s = sequence_for(v, op, args, result != NULL, &seq, err);
+    if (s == NST_OK)
+        s = nst_gpu_seq_run(seq, err);
+    if (s != NST_OK || !result)
+        return s;
+    uint32_t words[RESULT_WORDS];
+    s = nst_gpu_buffer_read(v->gpu, v->results, 0, words, sizeof words, err);
+    if (s != NST_OK)
+        return s;
+    for (int k = 0; k < 3; k++) {
+        float sum;
+        memcpy(&sum, &words[k], sizeof sum);
+        result->sums[k] = has_sums(op) ? sum : 0.0;
+    }
+    float largest;
+    memcpy(&largest, &words[SLOT_LARGEST], sizeof largest);
+    result->largest = largest;
+    result->first_bad = words[SLOT_FIRST_BAD] == UINT32_MAX ? v->n : words[SLOT_FIRST_BAD];
+    result->moved = words[SLOT_MOVED];
+    return NST_OK;
+}
