@@ -24,7 +24,7 @@ prepare() {
   local build=build-gpu-check
   [ -f $build/build.ninja ] || meson setup $build --buildtype=release -Dplugin=disabled -Dvulkan=enabled >/dev/null
   ninja -C $build cli/nst bench/nst_bench tests/gpu/test_gpu_objective tests/gpu/test_gpu_transfer \
-    tests/gpu/test_gpu_net tests/gpu/test_gpu_kernels >/dev/null
+    tests/gpu/test_gpu_net tests/gpu/test_gpu_kernels tests/gpu/test_gpu_vgg tests/gpu/test_gpu_optim >/dev/null
   rm -rf $CHECK && mkdir -p $CHECK/build/cli $CHECK/build/bench $CHECK/tests $CHECK/lib $CHECK/models $CHECK/pictures
   install -s $build/cli/nst $CHECK/build/cli/nst
   install -s $build/bench/nst_bench $CHECK/build/bench/nst_bench
@@ -74,7 +74,7 @@ run() {
   step devices $nst --list-devices
   command -v nvidia-smi >/dev/null && nvidia-smi -L
   # The GPU tests pick auto's device (the GPU) and compare with the CPU.
-  for t in $CHECK/tests/test_gpu_objective $CHECK/tests/test_gpu_transfer; do step "$(basename $t)" $t; done
+  for t in objective transfer optim vgg; do step "test_gpu_$t" $CHECK/tests/test_gpu_$t; done
   # The smaller size first, with the README's command: a run cut short keeps it.
   local e2e=--end-to-end
   for size in $sizes; do
