@@ -366,8 +366,9 @@ void nst_transfer_working_size(const nst_params *params, int content_width, int 
 /* With "gpu" or "gpu:N" the whole objective (the network forward and
  * backward, Grams, guided Grams for regions, every term and the gradient)
  * runs on the Vulkan device for every model (SqueezeNet 1.1, VGG19 and
- * VGG16 with max or average pooling) and every layer choice; the optimiser
- * runs on the host.  Under "auto", a device that fails hands the run to the
+ * VGG16 with max or average pooling) and every layer choice, and so does
+ * the optimiser's vector work: between two evaluations only scalars cross
+ * to the host (the picture comes back for previews).  Under "auto", a device that fails hands the run to the
  * CPU, which starts again and says why in nst_progress.device; "gpu" and
  * "gpu:N" fail with NST_ERR_DEVICE. */
 
