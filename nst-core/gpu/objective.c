@@ -42,7 +42,9 @@ struct nst_gpu_objective {
     nst_gpu_buffer *picture, *grad, *gram, *gram_scratch, *partials, *sums;
     size_t tv_offset, tv_partials;
     nst_gpu_seq *prepare, *loss, *finish;
-    int recorded_weights; /* the loss sequence bakes alpha/beta/tau in: re-recorded when they change */
+    /* The loss sequence bakes in alpha/beta/tau (re-recorded when they change)
+     * and the regions (cleared when the targets or masks are set). */
+    int loss_recorded;
     double rec_alpha, rec_beta, rec_tau;
     /* Regions (loss/objective.h's guided Grams): n_groups targets per style
      * layer, blend weights b_g, and each group's mask at every style layer. */
@@ -206,7 +208,7 @@ static nst_status record_loss(nst_gpu_objective *obj, nst_error *err)
     }
     for (int i = 0; s == NST_OK && i < obj->n_style; i++)
         s = obj->n_groups ? record_guided_style(obj, i, err) : record_style(obj, i, err);
-    obj->recorded_weights = s == NST_OK;
+    obj->loss_recorded = s == NST_OK;
     obj->rec_alpha = obj->alpha, obj->rec_beta = obj->beta, obj->rec_tau = obj->tau;
     return s;
 }
@@ -464,7 +466,7 @@ static nst_status upload_targets(nst_gpu_objective *obj, nst_error *err)
             free(scaled);
         }
     }
-    obj->recorded_weights = 0; /* the loss launches depend on the groups and their regions */
+    obj->loss_recorded = 0; /* the loss launches depend on the groups and their regions */
     return s;
 }
 
@@ -572,7 +574,7 @@ nst_status nst_gpu_objective_eval(nst_gpu_objective *obj, const float *x, float 
     if (obj->n_style > 0 && !obj->have_style)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was set");
     nst_status s = NST_OK;
-    if (!obj->recorded_weights || obj->rec_alpha != obj->alpha || obj->rec_beta != obj->beta ||
+    if (!obj->loss_recorded || obj->rec_alpha != obj->alpha || obj->rec_beta != obj->beta ||
         obj->rec_tau != obj->tau) {
         s = record_loss(obj, err);
         if (s == NST_OK)
