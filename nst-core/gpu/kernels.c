@@ -180,11 +180,20 @@ nst_gpu_seq *nst_gpu_seq_new(nst_gpu *gpu, int max_launches, nst_error *err)
     return seq;
 }
 
+/* Runs the device's queued work if this sequence is part of it, before its
+ * command buffer or descriptor sets change. */
+static nst_status settle(nst_gpu_seq *seq, nst_error *err)
+{
+    return nst_gpu_is_queued(seq->gpu, seq->commands) ? nst_gpu_flush(seq->gpu, err) : NST_OK;
+}
+
 void nst_gpu_seq_free(nst_gpu_seq *seq)
 {
     if (!seq)
         return;
     nst_gpu *gpu = seq->gpu;
+    if (seq->commands)
+        settle(seq, NULL);
     if (seq->commands)
         gpu->vk->vkFreeCommandBuffers(gpu->device, gpu->command_pool, 1, &seq->commands);
     if (seq->pool)
@@ -195,6 +204,9 @@ void nst_gpu_seq_free(nst_gpu_seq *seq)
 
 nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err)
 {
+    nst_status s = settle(seq, err);
+    if (s != NST_OK)
+        return s;
     seq->n_launches = 0;
     seq->recorded = 0;
     return nst_vk_check(seq->gpu->vk->vkResetDescriptorPool(seq->gpu->device, seq->pool, 0), "clearing a sequence",
@@ -228,10 +240,23 @@ static nst_status record(nst_gpu_seq *seq, nst_error *err)
     return NST_OK;
 }
 
+/* The command buffer recorded and not queued: ready to submit or queue. */
+static nst_status ready(nst_gpu_seq *seq, nst_error *err)
+{
+    nst_status s = settle(seq, err);
+    return s == NST_OK && !seq->recorded ? record(seq, err) : s;
+}
+
 nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err)
 {
-    nst_status s = seq->recorded ? NST_OK : record(seq, err);
+    nst_status s = ready(seq, err);
     return s == NST_OK ? nst_gpu_submit_wait(seq->gpu, seq->commands, err) : s;
+}
+
+nst_status nst_gpu_seq_queue(nst_gpu_seq *seq, nst_error *err)
+{
+    nst_status s = ready(seq, err);
+    return s == NST_OK ? nst_gpu_queue(seq->gpu, seq->commands, err) : s;
 }
 
 /* Appends a launch of `kernel` on `buffers` (specs[kernel].bindings of them). */
@@ -720,6 +745,9 @@ nst_status nst_gpu_seq_set_push(nst_gpu_seq *seq, int index, const void *push, s
         return nst_error_set(err, NST_ERR_INVALID, "launch %d of a GPU sequence: no such launch or push size", index);
     launch *l = &seq->launches[index];
     if (memcmp(l->push, push, push_bytes) != 0) {
+        nst_status s = settle(seq, err); /* the queued run keeps the old constants */
+        if (s != NST_OK)
+            return s;
         memcpy(l->push, push, push_bytes);
         seq->recorded = 0;
     }

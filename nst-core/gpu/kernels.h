@@ -11,7 +11,7 @@
  * into their gradient (dx += ...).  Each output element is summed by one
  * invocation in a fixed order, so a run gives the same bytes every time on
  * the same device.  Appending checks shapes and buffer sizes
- * (NST_ERR_INVALID); nothing runs until nst_gpu_seq_run. */
+ * (NST_ERR_INVALID); nothing runs until nst_gpu_seq_run or _queue. */
 #ifndef NST_GPU_KERNELS_H
 #define NST_GPU_KERNELS_H
 
@@ -29,8 +29,12 @@ nst_gpu_seq *nst_gpu_seq_new(nst_gpu *gpu, int max_launches, nst_error *err);
 void nst_gpu_seq_free(nst_gpu_seq *seq);
 /* Forgets every launch (to append others). */
 nst_status nst_gpu_seq_clear(nst_gpu_seq *seq, nst_error *err);
-/* Runs the launches and waits for them. */
+/* Runs the launches, after the device's queued work, and waits for them. */
 nst_status nst_gpu_seq_run(nst_gpu_seq *seq, nst_error *err);
+/* Queues the launches (nst_gpu_queue): they run, in order, with the next
+ * run, flush, read or write on the device; a sequence queued again, or
+ * changed, first runs what is queued. */
+nst_status nst_gpu_seq_queue(nst_gpu_seq *seq, nst_error *err);
 
 /* New push constants (of the same size) for launch `index`: the next run
  * records the command buffer again, with the same descriptor sets. */

@@ -251,7 +251,7 @@ nst_status nst_gpu_net_forward(nst_gpu_net *net, const float *input, nst_error *
 {
     nst_status s = input ? nst_gpu_buffer_write(net->gpu, net->act[0], 0, input, net->nodes[0].count * sizeof(float), err)
                          : NST_OK;
-    return s == NST_OK ? nst_gpu_seq_run(net->forward, err) : s;
+    return s == NST_OK ? nst_gpu_seq_queue(net->forward, err) : s;
 }
 
 /* A used node: its tensors are its own buffers (views are never used). */
@@ -281,7 +281,7 @@ nst_status nst_gpu_net_write_gradient(nst_gpu_net *net, int node, const float *g
 
 nst_status nst_gpu_net_backward(nst_gpu_net *net, float *grad_input, nst_error *err)
 {
-    nst_status s = nst_gpu_seq_run(net->backward, err);
+    nst_status s = nst_gpu_seq_queue(net->backward, err);
     if (s == NST_OK && grad_input)
         s = nst_gpu_buffer_read(net->gpu, net->grad[0], 0, grad_input, net->nodes[0].count * sizeof(float), err);
     return s;

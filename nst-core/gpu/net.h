@@ -33,8 +33,9 @@ void nst_gpu_net_free(nst_gpu_net *net);
 /* The output shape of `node` (0..last_node). */
 void nst_gpu_net_shape(const nst_gpu_net *net, int node, int *c, int *h, int *w);
 
-/* Copies the input [3, H, W] (normalised) to the device and runs forward
- * (input NULL: it is already in nst_gpu_net_activation_buffer(net, 0)). */
+/* Copies the input [3, H, W] (normalised) to the device and queues the
+ * forward (input NULL: it is already in nst_gpu_net_activation_buffer(net,
+ * 0)); it runs before any later read, write or wait on the device. */
 nst_status nst_gpu_net_forward(nst_gpu_net *net, const float *input, nst_error *err);
 /* The activation of a used node after the last forward, [c, h, w]. */
 nst_status nst_gpu_net_read_activation(nst_gpu_net *net, int node, float *out, nst_error *err);
@@ -44,7 +45,7 @@ nst_status nst_gpu_net_read_activation(nst_gpu_net *net, int node, float *out, n
  * each nst_gpu_net_backward (zeros where the loss has no term). */
 nst_status nst_gpu_net_write_gradient(nst_gpu_net *net, int node, const float *grad, nst_error *err);
 /* Back-propagates to the input; grad_input [3, H, W] receives dL/d(input)
- * (NULL: it stays on the device). */
+ * (NULL: it stays on the device, and the backward is only queued). */
 nst_status nst_gpu_net_backward(nst_gpu_net *net, float *grad_input, nst_error *err);
 
 

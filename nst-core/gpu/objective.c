@@ -106,7 +106,8 @@ static nst_status allocate(nst_gpu_objective *obj, nst_error *err)
     if (!(obj->picture = floats(gpu, picture, err)) || !(obj->grad = floats(gpu, picture, err)) ||
         !(obj->gram = floats(gpu, obj->widest_gram = widest_gram, err)) || !(obj->gram_scratch = floats(gpu, scratch, err)) ||
         !(obj->partials = floats(gpu, offset, err)) ||
-        !(obj->sums = floats(gpu, (size_t)obj->n_content + 2 + (size_t)obj->n_style * NST_MAX_STYLES, err)))
+        !(obj->sums = nst_gpu_buffer_new_readback(
+              gpu, ((size_t)obj->n_content + 2 + (size_t)obj->n_style * NST_MAX_STYLES) * sizeof(float), err)))
         return failed(err);
     return NST_OK;
 }
@@ -341,7 +342,7 @@ static nst_status forward(nst_gpu_objective *obj, const float *x, nst_error *err
         s = nst_gpu_buffer_write(obj->gpu, obj->picture, 0, x, (size_t)3 * obj->height * obj->width * sizeof(float),
                                  err);
     if (s == NST_OK)
-        s = nst_gpu_seq_run(obj->prepare, err);
+        s = nst_gpu_seq_queue(obj->prepare, err);
     return s == NST_OK ? nst_gpu_net_forward(obj->net, NULL, err) : s;
 }
 
@@ -582,9 +583,10 @@ nst_status nst_gpu_objective_eval(nst_gpu_objective *obj, const float *x, float 
         if (s != NST_OK)
             return s;
     }
+    /* One submission: everything is queued up to the finish. */
     s = forward(obj, x, err);
     if (s == NST_OK)
-        s = nst_gpu_seq_run(obj->loss, err);
+        s = nst_gpu_seq_queue(obj->loss, err);
     if (s == NST_OK)
         s = nst_gpu_net_backward(obj->net, NULL, err);
     if (s == NST_OK)

@@ -48,7 +48,7 @@ nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float 
     *v = (nst_gpu_vectors){.gpu = gpu, .n = n, .lower = lower, .upper = upper, .groups = nst_gpu_partials(n)};
     v->held = nst_gpu_buffer_new(gpu, n * sizeof(uint32_t), err);
     v->partials = v->held ? nst_gpu_buffer_new(gpu, 3 * v->groups * sizeof(float), err) : NULL;
-    v->results = v->partials ? nst_gpu_buffer_new(gpu, RESULT_WORDS * sizeof(uint32_t), err) : NULL;
+    v->results = v->partials ? nst_gpu_buffer_new_readback(gpu, RESULT_WORDS * sizeof(uint32_t), err) : NULL;
     v->seq = v->results ? nst_gpu_seq_new(gpu, MAX_LAUNCHES, err) : NULL;
     v->capacity = max_passes > 0 ? max_passes : 0;
     v->cache = v->seq && v->capacity ? nst_alloc_zero((size_t)v->capacity, sizeof *v->cache, "GPU passes", err) : NULL;
@@ -147,9 +147,11 @@ nst_status nst_gpu_vectors_run(nst_gpu_vectors *v, nst_gpu_vec_op op, const nst_
 {
     nst_gpu_seq *seq = NULL;
     nst_status s = sequence_for(v, op, args, result != NULL, &seq, err);
+    if (s == NST_OK && !result)
+        return nst_gpu_seq_queue(seq, err); /* nothing to wait for: it runs with the next pass that reads */
     if (s == NST_OK)
         s = nst_gpu_seq_run(seq, err);
-    if (s != NST_OK || !result)
+    if (s != NST_OK)
         return s;
     uint32_t words[RESULT_WORDS];
     s = nst_gpu_buffer_read(v->gpu, v->results, 0, words, sizeof words, err);

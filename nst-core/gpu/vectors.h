@@ -52,8 +52,8 @@ typedef struct nst_gpu_vectors nst_gpu_vectors;
 nst_gpu_vectors *nst_gpu_vectors_new(nst_gpu *gpu, size_t n, float lower, float upper, int max_passes,
                                      nst_error *err);
 void nst_gpu_vectors_free(nst_gpu_vectors *v);
-/* Runs one pass and waits; result (may be NULL: nothing is read back)
- * receives its scalars. */
+/* Runs one pass and waits, result receiving its scalars; with result NULL
+ * the pass is only queued (nst_gpu_seq_queue) and costs no round trip. */
 nst_status nst_gpu_vectors_run(nst_gpu_vectors *v, nst_gpu_vec_op op, const nst_gpu_vec_args *args,
                                nst_gpu_vec_result *result, nst_error *err);
 

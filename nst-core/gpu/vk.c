@@ -315,6 +315,7 @@ void nst_gpu_free(nst_gpu *gpu)
         return;
     nst_vk *vk = gpu->vk;
     if (gpu->device) {
+        nst_gpu_flush(gpu, NULL); /* what is still queued runs before its buffers go */
         nst_gpu_pipelines_free(gpu, gpu->pipelines);
         nst_gpu_buffer_free(gpu, gpu->staging);
         if (gpu->fence)
@@ -376,10 +377,23 @@ nst_gpu_buffer *nst_gpu_buffer_new(nst_gpu *gpu, size_t bytes, nst_error *err)
     return buffer_new(gpu, bytes, usage, gpu->local_type, gpu->unified, err);
 }
 
+nst_gpu_buffer *nst_gpu_buffer_new_readback(nst_gpu *gpu, size_t bytes, nst_error *err)
+{
+    if (gpu->unified)
+        return nst_gpu_buffer_new(gpu, bytes, err);
+    VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    nst_gpu_buffer *b = buffer_new(gpu, bytes, usage, gpu->staging_type, 1, NULL);
+    return b ? b : nst_gpu_buffer_new(gpu, bytes, err);
+}
+
 void nst_gpu_buffer_free(nst_gpu *gpu, nst_gpu_buffer *b)
 {
     if (!b)
         return;
+    /* Queued work may use the buffer; a failure here is the device's, and
+     * the owner of that work sees it at its next wait. */
+    nst_gpu_flush(gpu, NULL);
     if (b->memory)
         gpu->vk->vkFreeMemory(gpu->device, b->memory, NULL); /* unmaps too */
     if (b->buffer)
@@ -457,6 +471,8 @@ nst_status nst_gpu_buffer_write(nst_gpu *gpu, nst_gpu_buffer *b, size_t offset, 
     gpu->bytes_written += bytes;
     atomic_fetch_add(&bytes_crossed, bytes);
     if (b->mapped) {
+        if ((s = nst_gpu_flush(gpu, err)) != NST_OK) /* queued work may still read the old bytes */
+            return s;
         memcpy((char *)b->mapped + offset, data, bytes);
         return NST_OK;
     }
@@ -475,6 +491,8 @@ nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *b, size_t off
     gpu->bytes_read += bytes;
     atomic_fetch_add(&bytes_crossed, bytes);
     if (b->mapped) {
+        if ((s = nst_gpu_flush(gpu, err)) != NST_OK)
+            return s;
         memcpy(data, (const char *)b->mapped + offset, bytes);
         return NST_OK;
     }
@@ -486,15 +504,50 @@ nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *b, size_t off
 
 nst_status nst_gpu_submit_wait(nst_gpu *gpu, VkCommandBuffer commands, nst_error *err)
 {
+    VkCommandBuffer all[NST_GPU_MAX_QUEUED + 1];
+    int n = gpu->n_queued;
+    memcpy(all, gpu->queued, (size_t)n * sizeof *all);
+    if (commands != VK_NULL_HANDLE)
+        all[n++] = commands;
+    gpu->n_queued = 0;
+    if (n == 0)
+        return NST_OK;
     nst_vk *vk = gpu->vk;
+    gpu->submissions++;
     /* The test hook: a device lost after so many submissions. */
     if (gpu->submits_left > 0 && --gpu->submits_left == 0)
         return nst_vk_check(VK_ERROR_DEVICE_LOST, "submitting work (NST_GPU_FAIL_AFTER)", err);
-    VkSubmitInfo submit = {VK_STRUCTURE_TYPE_SUBMIT_INFO, NULL, 0, NULL, NULL, 1, &commands, 0, NULL};
+    /* Each sequence begins and ends with a full barrier, so the buffers run
+     * in order as if submitted one by one. */
+    VkSubmitInfo submit = {VK_STRUCTURE_TYPE_SUBMIT_INFO, NULL, 0, NULL, NULL, (uint32_t)n, all, 0, NULL};
     nst_status s = nst_vk_check(vk->vkQueueSubmit(gpu->queue, 1, &submit, gpu->fence), "submitting work", err);
     if (s == NST_OK)
         s = nst_vk_check(vk->vkWaitForFences(gpu->device, 1, &gpu->fence, VK_TRUE, UINT64_MAX), "waiting for the GPU",
                          err);
     VkResult reset = vk->vkResetFences(gpu->device, 1, &gpu->fence);
     return s == NST_OK ? nst_vk_check(reset, "resetting a fence", err) : s;
+}
+
+nst_status nst_gpu_queue(nst_gpu *gpu, VkCommandBuffer commands, nst_error *err)
+{
+    if (gpu->n_queued == NST_GPU_MAX_QUEUED) {
+        nst_status s = nst_gpu_flush(gpu, err);
+        if (s != NST_OK)
+            return s;
+    }
+    gpu->queued[gpu->n_queued++] = commands;
+    return NST_OK;
+}
+
+int nst_gpu_is_queued(const nst_gpu *gpu, VkCommandBuffer commands)
+{
+    for (int i = 0; i < gpu->n_queued; i++)
+        if (gpu->queued[i] == commands)
+            return 1;
+    return 0;
+}
+
+nst_status nst_gpu_flush(nst_gpu *gpu, nst_error *err)
+{
+    return nst_gpu_submit_wait(gpu, VK_NULL_HANDLE, err);
 }

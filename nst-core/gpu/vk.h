@@ -1,5 +1,7 @@
 /* The Vulkan runtime of the GPU backend: the loader opened at run time, a
- * device with one compute queue, buffers, and one-shot submission.  Only
+ * device with one compute queue, buffers, and submission: work the host
+ * does not wait for is queued and goes with the next wait, so each round
+ * trip to the device carries as much as it can.  Only
  * built with the backend (NST_HAVE_VULKAN); callers outside gpu/ use
  * gpu/devices.h, which works in every build. */
 #ifndef NST_GPU_VK_H
@@ -106,6 +108,9 @@ typedef struct nst_gpu_options {
 
 typedef struct nst_gpu_pipelines nst_gpu_pipelines;
 
+/* Command buffers queued for the next submission (nst_gpu_queue). */
+#define NST_GPU_MAX_QUEUED 32
+
 /* One device, opened for compute. */
 typedef struct nst_gpu {
     nst_vk *vk;
@@ -124,6 +129,11 @@ typedef struct nst_gpu {
     int unified;           /* local_type is host-visible: buffers are mapped */
     nst_gpu_buffer *staging; /* grown on demand (staged devices only) */
     nst_gpu_pipelines *pipelines;
+    /* Work queued by nst_gpu_queue, submitted in order with the next wait. */
+    VkCommandBuffer queued[NST_GPU_MAX_QUEUED];
+    int n_queued;
+    /* Submissions made (each one round trip to the device; tests count them). */
+    size_t submissions;
     /* Tests only: NST_GPU_FAIL_AFTER=N makes the Nth submission fail as a
      * lost device would (0 = never), so the error paths run on lavapipe. */
     int submits_left;
@@ -139,9 +149,13 @@ void nst_gpu_free(nst_gpu *gpu);
 
 /* A storage buffer of `bytes` (> 0) in device memory. */
 nst_gpu_buffer *nst_gpu_buffer_new(nst_gpu *gpu, size_t bytes, nst_error *err);
+/* A small storage buffer the host reads often (sums, counters): in mapped
+ * host-visible memory where the device allows it, so reading it needs no
+ * copy on a discrete GPU; else a device buffer. */
+nst_gpu_buffer *nst_gpu_buffer_new_readback(nst_gpu *gpu, size_t bytes, nst_error *err);
 void nst_gpu_buffer_free(nst_gpu *gpu, nst_gpu_buffer *buffer);
-/* Host <-> device copies of [offset, offset + bytes), complete on return.
- * Not during a submission that uses the buffer. */
+/* Host <-> device copies of [offset, offset + bytes), complete on return;
+ * the queued work runs first. */
 nst_status nst_gpu_buffer_write(nst_gpu *gpu, nst_gpu_buffer *buffer, size_t offset, const void *data, size_t bytes,
                                 nst_error *err);
 nst_status nst_gpu_buffer_read(nst_gpu *gpu, const nst_gpu_buffer *buffer, size_t offset, void *data, size_t bytes,
@@ -154,7 +168,17 @@ size_t nst_gpu_bytes_crossed(void);
 /* Records a barrier that makes every earlier shader or copy write visible
  * to later shaders, copies and the host. */
 void nst_gpu_cmd_barrier(nst_gpu *gpu, VkCommandBuffer cmd);
-/* Submits recorded commands and waits for them. */
+/* Submits the queued command buffers, then `commands` (VK_NULL_HANDLE:
+ * none), as one submission, and waits for them.  The queue is empty
+ * afterwards, also on failure (its work is then lost with the device). */
 nst_status nst_gpu_submit_wait(nst_gpu *gpu, VkCommandBuffer commands, nst_error *err);
+/* Queues recorded commands to run, in order, at the next submission: work
+ * whose results the host does not read at once costs no round trip of its
+ * own.  A command buffer must not be queued twice, nor re-recorded while
+ * queued (nst_gpu_is_queued tells). */
+nst_status nst_gpu_queue(nst_gpu *gpu, VkCommandBuffer commands, nst_error *err);
+int nst_gpu_is_queued(const nst_gpu *gpu, VkCommandBuffer commands);
+/* Runs the queued work, if any, and waits for it. */
+nst_status nst_gpu_flush(nst_gpu *gpu, nst_error *err);
 
 #endif

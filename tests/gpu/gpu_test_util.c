@@ -264,6 +264,13 @@ void gpu_test_check_objective(nst_gpu *gpu, const nst_model *model, const nst_pa
     CHECK(nst_gpu_objective_set_styles(dev, 2, styles, heights, widths, blend, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_objective_eval(dev, x, grad_gpu, &lg, &err) == NST_OK, "%s", err.message);
     CHECK(nst_gpu_objective_eval(dev, x, grad_again, &lg2, &err) == NST_OK, "%s", err.message);
+    /* An evaluation that leaves its picture and gradient on the device is
+     * one submission, one round trip: only its sums come back. */
+    size_t submissions = gpu->submissions;
+    nst_gpu_losses kept;
+    CHECK(nst_gpu_objective_eval(dev, NULL, NULL, &kept, &err) == NST_OK && kept.total == lg2.total, "%s",
+          err.message);
+    CHECK(gpu->submissions - submissions == 1, "an evaluation took %zu submissions", gpu->submissions - submissions);
 
     double e_total = gpu_test_rel(lg.total, lc.total), e_content = gpu_test_rel(lg.content, lc.content);
     double e_style = gpu_test_rel(lg.style, lc.style), e_tv = gpu_test_rel(lg.tv, lc.tv);

@@ -61,7 +61,9 @@ typedef struct device_objective {
     nst_gpu *gpu;
     nst_gpu_buffer *picture, *gradient;
     float x[N], grad[N];
-    size_t own_bytes; /* what this objective copied */
+    size_t own_bytes;       /* what this objective copied */
+    size_t own_submissions; /* and the submissions its copies made */
+    size_t evaluations;
     int nan_value;
 } device_objective;
 
@@ -69,11 +71,14 @@ static nst_status device_eval(const float *x, float *grad, double *value, void *
 {
     device_objective *o = user_data;
     CHECK(!x && !grad, "the device optimiser passed host arrays");
+    size_t submissions = o->gpu->submissions;
     nst_status s = nst_gpu_buffer_read(o->gpu, o->picture, 0, o->x, sizeof o->x, err);
     *value = o->nan_value ? NAN : rosenbrock(o->x, o->grad, N);
     if (s == NST_OK)
         s = nst_gpu_buffer_write(o->gpu, o->gradient, 0, o->grad, sizeof o->grad, err);
     o->own_bytes += sizeof o->x + sizeof o->grad;
+    o->own_submissions += o->gpu->submissions - submissions;
+    o->evaluations++;
     return s;
 }
 
@@ -95,14 +100,28 @@ static void compare_lbfgs(nst_gpu *gpu, device_objective *o, nst_lbfgs *host, ns
 {
     nst_error err = {0};
     float dev_x[N];
-    size_t most_per_step = 0;
+    size_t most_per_step = 0, most_submissions = 0;
     for (int k = 0; k < STEPS; k++) {
         int host_converged = 0, dev_converged = 0;
         nst_status hs = nst_lbfgs_step(host, host_x, host_objective, NULL, &host_converged, &err);
         size_t before = crossed(gpu), own_before = o->own_bytes;
+        size_t submissions_before = gpu->submissions, own_submissions_before = o->own_submissions;
+        size_t evaluations_before = o->evaluations;
+        int pairs = nst_lbfgs_pair_count(dev);
         nst_status ds = nst_lbfgs_step(dev, NULL, device_eval, o, &dev_converged, &err);
         size_t optimiser_bytes = crossed(gpu) - before - (o->own_bytes - own_before);
         most_per_step = optimiser_bytes > most_per_step ? optimiser_bytes : most_per_step;
+        /* Passes whose scalars the host does not need wait for the next one
+         * that it does: two round trips per pair (not four), two per trial
+         * point, four more (the steepest direction, again when the history
+         * misleads, the slope, the new pair). */
+        size_t submissions =
+            gpu->submissions - submissions_before - (o->own_submissions - own_submissions_before);
+        size_t evaluations = o->evaluations - evaluations_before;
+        CHECK(submissions <= (size_t)(2 * pairs + 4) + 2 * evaluations,
+              "%s step %d: %zu submissions with %d pairs and %zu evaluations", what, k, submissions, pairs,
+              evaluations);
+        most_submissions = submissions > most_submissions ? submissions : most_submissions;
         CHECK(hs == NST_OK && ds == NST_OK, "%s step %d: %s", what, k, err.message);
         CHECK(host_converged == dev_converged, "%s step %d: converged %d on the host, %d on the device", what, k,
               host_converged, dev_converged);
@@ -126,6 +145,7 @@ static void compare_lbfgs(nst_gpu *gpu, device_objective *o, nst_lbfgs *host, ns
            what, most_per_step, sizeof dev_x);
     CHECK(most_per_step < N * sizeof(float), "%s: %zu bytes crossed in a step: a vector went to the host", what,
           most_per_step);
+    printf("%s: at most %zu submissions in a step besides the objective's own\n", what, most_submissions);
     memcpy(out, dev_x, sizeof dev_x);
 }
 
