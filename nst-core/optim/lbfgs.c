@@ -194,7 +194,7 @@ static int ring_index(const nst_lbfgs *opt, int age)
  * (after the backend's steepest).  Pairs whose curvature on the free set is
  * not positive are skipped for this step.  Leaves -H g in dir and sets *used
  * to how many pairs it used. */
-static nst_status history_direction(nst_lbfgs *opt, int *used, nst_error *err)
+static nst_status two_loop_direction(nst_lbfgs *opt, int *used, nst_error *err)
 {
     nst_vectors *v = opt->vec;
     /* dir holds -g (0 where held); the recursion turns q = +g into H g */
@@ -230,6 +230,23 @@ static nst_status history_direction(nst_lbfgs *opt, int *used, nst_error *err)
                                       NULL, err);
     }
     return status == NST_OK ? v->ops->two_loop(v, NST_VEC_SCALE, -1, -1, -1.0, NULL, err) : status;
+}
+
+/* The history's direction -H g in dir, by the backend's own recursion
+ * where it has one; *used = the pairs used, *slope = g.dir (computed only
+ * when a pair was used). */
+static nst_status history_direction(nst_lbfgs *opt, int *used, double *slope, nst_error *err)
+{
+    nst_vectors *v = opt->vec;
+    *slope = 0.0;
+    if (v->ops->history) {
+        int slots[LBFGS_MAX_HISTORY];
+        for (int age = 0; age < opt->n_pairs; age++)
+            slots[age] = ring_index(opt, age);
+        return v->ops->history(v, slots, opt->n_pairs, curvature_eps, used, slope, err);
+    }
+    nst_status status = two_loop_direction(opt, used, err);
+    return status == NST_OK && *used > 0 ? v->ops->slope(v, slope, err) : status;
 }
 
 /* Safeguarded minimiser of the quadratic through f(0), the slope and f(t),
@@ -347,11 +364,9 @@ static nst_status step_from_accepted(nst_lbfgs *opt, nst_minimized_fn f, void *u
         return NST_OK;
     }
     int accepted = 0, used = 0;
-    if (opt->n_pairs > 0)
-        status = history_direction(opt, &used, err);
     double gd = 0.0;
-    if (status == NST_OK && used > 0)
-        status = v->ops->slope(v, &gd, err);
+    if (opt->n_pairs > 0)
+        status = history_direction(opt, &used, &gd, err);
     if (status == NST_OK && used > 0 && gd < 0.0 && isfinite(gd)) {
         status = line_search(opt, 1.0, f, user_data, &accepted, err);
         if (status == NST_OK && !accepted) /* the history misleads: forget it and go downhill */

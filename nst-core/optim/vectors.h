@@ -59,9 +59,17 @@ typedef struct nst_vectors_ops {
      * -GRAD on the free ones, 0 on the held ones; *largest = max |GRAD| free. */
     nst_status (*steepest)(nst_vectors *v, double *largest, nst_error *err);
     /* One pass of the two-loop recursion (s, y: vector ids, unused ones
-     * ignored); sums may be NULL. */
+     * ignored); sums may be NULL.  NULL where the backend has `history`. */
     nst_status (*two_loop)(nst_vectors *v, nst_vec_pass pass, int s, int y, double coef, double sums[3],
                            nst_error *err);
+    /* The whole two-loop recursion at once, for a backend whose round
+     * trips cost (NULL: lbfgs.c drives two_loop pass by pass, the
+     * reference): from DIR = -GRAD on the free variables to DIR = -H GRAD,
+     * over the pairs in ring slots[0..count) (newest first), each skipped
+     * where s.y <= eps y.y on the free variables; *used = the pairs used,
+     * *slope = GRAD.DIR. */
+    nst_status (*history)(nst_vectors *v, const int *slots, int count, double eps, int *used, double *slope,
+                          nst_error *err);
     /* GRAD.DIR. */
     nst_status (*slope)(nst_vectors *v, double *out, nst_error *err);
     /* TRIAL_X = P(X + t DIR); *moved = how many entries differ from X,

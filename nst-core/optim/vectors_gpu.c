@@ -55,7 +55,8 @@ static nst_status pass(nst_vectors *v, nst_gpu_vec_op op, int out, int a, int b,
                              c >= 0 ? g->vec[c] : NULL,
                              d >= 0 ? g->vec[d] : NULL,
                              use_mask,
-                             {(float)p0}};
+                             {(float)p0},
+                             0};
     return nst_gpu_vectors_run(g->passes, op, &args, result, err);
 }
 
@@ -87,28 +88,37 @@ static nst_status gpu_steepest(nst_vectors *v, double *largest, nst_error *err)
     return s;
 }
 
-static nst_status gpu_two_loop(nst_vectors *v, nst_vec_pass kind, int s_id, int y_id, double coef, double sums[3],
-                               nst_error *err)
+/* The two-loop recursion as passes the host queues and never waits for:
+ * each pair's coefficients are computed and used on the device
+ * (gpu/vectors.h's HISTORY passes); one wait at the end brings back the
+ * pairs used and the slope. */
+static nst_status gpu_history(nst_vectors *v, const int *slots, int count, double eps, int *used, double *slope,
+                              nst_error *err)
 {
-    nst_gpu_vec_result r;
-    nst_status s;
-    switch (kind) {
-    case NST_VEC_FREE_DOTS:
-        s = pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, s_id, y_id, -1, -1, 1, 0.0, &r, err);
-        for (int k = 0; k < 3 && s == NST_OK; k++)
-            sums[k] = r.sums[k];
-        return s;
-    case NST_VEC_FREE_AXPY:
-        return pass(v, NST_GPU_VEC_AXPY, NST_VEC_DIR, y_id, -1, -1, -1, 1, coef, NULL, err);
-    case NST_VEC_DOT: /* y.q is the third sum of DOTS with a = b = y */
-        s = pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, y_id, y_id, -1, -1, 0, 0.0, &r, err);
-        if (s == NST_OK)
-            sums[0] = r.sums[2];
-        return s;
-    case NST_VEC_SCALE:
-        return pass(v, NST_GPU_VEC_SCALE, NST_VEC_DIR, -1, -1, -1, -1, 0, coef, NULL, err);
+    gpu_vectors *g = gpu_of(v);
+    nst_gpu_vec_args args = {g->vec[NST_VEC_DIR], NULL, NULL, NULL, NULL, 0, {0}, 0};
+    nst_status s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_START, &args, NULL, err);
+    for (int i = 0; i < count && s == NST_OK; i++) {
+        args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], g->vec[NST_VEC_PAIRS + 2 * slots[i]],
+                                  g->vec[NST_VEC_PAIRS + 2 * slots[i] + 1], NULL, NULL, 1, {(float)eps}, slots[i]};
+        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_FIRST, &args, NULL, err);
     }
-    return NST_OK;
+    args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], NULL, NULL, NULL, NULL, 0, {0}, 0};
+    if (s == NST_OK)
+        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_GAMMA, &args, NULL, err);
+    for (int i = count - 1; i >= 0 && s == NST_OK; i--) {
+        args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], g->vec[NST_VEC_PAIRS + 2 * slots[i]],
+                                  g->vec[NST_VEC_PAIRS + 2 * slots[i] + 1], NULL, NULL, 1, {(float)eps}, slots[i]};
+        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_SECOND, &args, NULL, err);
+    }
+    if (s == NST_OK)
+        s = pass(v, NST_GPU_VEC_SCALE, NST_VEC_DIR, -1, -1, -1, -1, 0, -1.0, NULL, err);
+    nst_gpu_vec_result r;
+    if (s == NST_OK) /* GRAD.DIR, as gpu_slope, waiting for all of the above */
+        s = pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, NST_VEC_GRAD, NST_VEC_GRAD, -1, -1, 0, 0.0, &r, err);
+    *used = s == NST_OK ? r.used : 0;
+    *slope = s == NST_OK ? r.sums[2] : 0.0;
+    return s;
 }
 
 static nst_status gpu_slope(nst_vectors *v, double *out, nst_error *err)
@@ -158,7 +168,8 @@ static nst_status gpu_adam_update(nst_vectors *v, double beta1, double beta2, do
 {
     gpu_vectors *g = gpu_of(v);
     nst_gpu_vec_args args = {g->vec[NST_VEC_X], g->vec[NST_VEC_GRAD], NULL, g->vec[NST_VEC_M], g->vec[NST_VEC_V], 0,
-                             {(float)beta1, (float)beta2, (float)eps, (float)step, (float)root_bias2}};
+                             {(float)beta1, (float)beta2, (float)eps, (float)step, (float)root_bias2},
+                             0};
     return nst_gpu_vectors_run(g->passes, NST_GPU_VEC_ADAM, &args, NULL, err);
 }
 
@@ -187,9 +198,22 @@ static uint64_t gpu_stamp(nst_vectors *v)
 }
 
 static const nst_vectors_ops gpu_ops = {
-    gpu_free,      gpu_host,          gpu_first_nonfinite, gpu_project,   gpu_take_trial, gpu_steepest,
-    gpu_two_loop,  gpu_slope,         gpu_project_trial,   gpu_trial_pair, gpu_pair_dots, gpu_adam_update,
-    gpu_zero,      gpu_read,          gpu_write,           gpu_stamp,
+    .free = gpu_free,
+    .host = gpu_host,
+    .first_nonfinite = gpu_first_nonfinite,
+    .project = gpu_project,
+    .take_trial = gpu_take_trial,
+    .steepest = gpu_steepest,
+    .history = gpu_history, /* the recursion without round trips: no two_loop */
+    .slope = gpu_slope,
+    .project_trial = gpu_project_trial,
+    .trial_pair = gpu_trial_pair,
+    .pair_dots = gpu_pair_dots,
+    .adam_update = gpu_adam_update,
+    .zero = gpu_zero,
+    .read = gpu_read,
+    .write = gpu_write,
+    .stamp = gpu_stamp,
 };
 
 /* Vectors on gpu for `kinds`, evaluated at the objective's x_buffer into
@@ -212,8 +236,8 @@ static nst_vectors *gpu_vectors_new(nst_gpu *gpu, nst_gpu_buffer *x_buffer, nst_
     g->eval_x = lbfgs ? NST_VEC_TRIAL_X : NST_VEC_X;
     g->eval_grad = lbfgs ? NST_VEC_TRIAL_GRAD : NST_VEC_GRAD;
     g->vec = nst_alloc_zero((size_t)g->count, sizeof *g->vec, "the optimiser's vectors", err);
-    /* Each pair takes part in 7 different passes; the rest need about 20. */
-    g->passes = g->vec ? nst_gpu_vectors_new(gpu, n, lower, upper, 24 + 7 * pairs, err) : NULL;
+    /* Each pair takes part in 5 different passes; the rest need about 20. */
+    g->passes = g->vec ? nst_gpu_vectors_new(gpu, n, lower, upper, pairs, 24 + 5 * pairs, err) : NULL;
     int ok = g->passes != NULL;
     if (ok) {
         g->vec[g->eval_x] = x_buffer;

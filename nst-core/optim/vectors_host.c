@@ -287,10 +287,22 @@ static uint64_t host_stamp(nst_vectors *v)
 }
 
 static const nst_vectors_ops host_ops = {
-    host_free,         host_vector,     host_first_nonfinite, host_project,   host_take_trial,
-    host_steepest,     host_two_loop,   host_slope,           host_project_trial, host_trial_pair,
-    host_pair_dots,    host_adam_update, host_zero,           host_read,      host_write,
-    host_stamp,
+    .free = host_free,
+    .host = host_vector,
+    .first_nonfinite = host_first_nonfinite,
+    .project = host_project,
+    .take_trial = host_take_trial,
+    .steepest = host_steepest,
+    .two_loop = host_two_loop, /* lbfgs.c drives the recursion: no history */
+    .slope = host_slope,
+    .project_trial = host_project_trial,
+    .trial_pair = host_trial_pair,
+    .pair_dots = host_pair_dots,
+    .adam_update = host_adam_update,
+    .zero = host_zero,
+    .read = host_read,
+    .write = host_write,
+    .stamp = host_stamp,
 };
 
 /* Allocates vector `id` unless an earlier failure left *ok at 0. */

@@ -6,6 +6,10 @@
 // a fixed order; the first non-finite index, the largest |g| (as the bits of
 // a non-negative float, which order like the floats) and a count use
 // integer atomics, which give the same result in any order.
+//
+// The L-BFGS two-loop recursion runs here whole, without the host: each
+// pair's coefficients are computed on the device from the sums just made
+// (PAIR_COEF) and kept in the results buffer for the passes after it.
 
 layout(local_size_x = 256) in;
 
@@ -29,8 +33,11 @@ layout(std430, binding = 7) buffer R { uint results[]; };
 // The op codes of gpu/vectors.c.
 const int OP_INIT = 0, OP_NONFINITE = 1, OP_PROJECT = 2, OP_COPY = 3, OP_STEEPEST = 4, OP_DOTS = 5,
           OP_AXPY = 6, OP_SCALE = 7, OP_PROJECT_TRIAL = 8, OP_DIFF_DOTS = 9, OP_SUB = 10, OP_ADAM = 11,
-          OP_ZERO = 12;
-const uint SLOT_FIRST_BAD = 3, SLOT_LARGEST = 4, SLOT_MOVED = 5;
+          OP_ZERO = 12, OP_HISTORY_START = 13, OP_PAIR_COEF = 14, OP_PAIR_AXPY = 15, OP_SCALE_GAMMA = 16;
+// results: three sums, the first non-finite index, the largest |g|, the
+// moved count; then the two-loop's pairs used and gamma, and per pair
+// slot k its rho and s.q (as float bits).
+const uint SLOT_FIRST_BAD = 3, SLOT_LARGEST = 4, SLOT_MOVED = 5, SLOT_USED = 6, SLOT_GAMMA = 7, SLOT_PAIRS = 8;
 
 bool finite(float v)
 {
@@ -40,6 +47,29 @@ bool finite(float v)
 float box(float v)
 {
     return min(max(v, pc.lower), pc.upper);
+}
+
+float result_float(uint slot)
+{
+    return uintBitsToFloat(results[slot]);
+}
+
+// PAIR_COEF, one invocation: pair k's rho = 1 / s.y and s.q from sums
+// 0..2, or rho = 0 (skipped) when its curvature on the free variables is
+// not positive (s.y <= eps y.y); the first pair used gives gamma = s.y /
+// y.y.  lbfgs.c's two_loop_direction is the reference.
+void pair_coefficients(uint k, float eps)
+{
+    float sy = result_float(0u), yy = result_float(1u), sq = result_float(2u);
+    float rho = 0.0;
+    if (sy > eps * yy && finite(sy) && finite(yy)) {
+        rho = 1.0 / sy;
+        if (results[SLOT_USED] == 0u)
+            results[SLOT_GAMMA] = floatBitsToUint(sy / yy);
+        results[SLOT_USED] += 1u;
+    }
+    results[SLOT_PAIRS + 2u * k] = floatBitsToUint(rho);
+    results[SLOT_PAIRS + 2u * k + 1u] = floatBitsToUint(sq);
 }
 
 void main()
@@ -55,6 +85,15 @@ void main()
             results[SLOT_MOVED] = 0u;
         }
         return;
+    }
+    if (pc.op == OP_PAIR_COEF) { // p0 = k, p1 = eps
+        if (i == 0)
+            pair_coefficients(uint(pc.p0), pc.p1);
+        return;
+    }
+    if (pc.op == OP_HISTORY_START && i == 0) {
+        results[SLOT_USED] = 0u;
+        results[SLOT_GAMMA] = floatBitsToUint(1.0);
     }
     if (inside) {
         if (pc.op == OP_NONFINITE) {
@@ -105,6 +144,18 @@ void main()
             outv[i] = box(outv[i] - pc.p3 * m / (sqrt(v) / pc.p4 + pc.p2));
         } else if (pc.op == OP_ZERO) {
             outv[i] = 0.0;
+        } else if (pc.op == OP_HISTORY_START) { // q = g from dir = -g
+            outv[i] = -outv[i];
+        } else if (pc.op == OP_PAIR_AXPY) { // p0 = k; p1 = 0: q -= alpha a, 1: q += (alpha - rho y.q) a
+            // with alpha = rho s.q; the second as rho (s.q - y.q), where
+            // float loses less to the cancellation
+            uint k = uint(pc.p0);
+            float rho = result_float(SLOT_PAIRS + 2u * k), sq = result_float(SLOT_PAIRS + 2u * k + 1u);
+            float coef = pc.p1 == 0.0 ? -(rho * sq) : rho * (sq - result_float(2u));
+            if (rho != 0.0 && free_var)
+                outv[i] = outv[i] + coef * a[i];
+        } else if (pc.op == OP_SCALE_GAMMA) {
+            outv[i] = result_float(SLOT_GAMMA) * outv[i];
         }
     }
     if (pc.op == OP_DOTS || pc.op == OP_PROJECT_TRIAL || pc.op == OP_DIFF_DOTS) {
