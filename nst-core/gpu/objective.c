@@ -56,6 +56,7 @@ struct nst_gpu_objective {
     nst_gpu_buffer *mask_planes; /* [group][style layer's h w] */
     nst_gpu_buffer *masked;      /* A . M of the widest style layer */
     float *mask_padded, *mask_host;
+    float *scaled_target; /* a style target scaled to its region's area (widest_gram floats) */
 };
 
 /* loss/'s nst_objective_border: reflect padding smaller than the picture. */
@@ -307,6 +308,7 @@ void nst_gpu_objective_free(nst_gpu_objective *obj)
     nst_gpu_buffer_free(gpu, obj->masked);
     free(obj->mask_padded);
     free(obj->mask_host);
+    free(obj->scaled_target);
     nst_gpu_buffer_free(gpu, obj->picture);
     nst_gpu_buffer_free(gpu, obj->grad);
     nst_gpu_buffer_free(gpu, obj->gram);
@@ -459,12 +461,12 @@ static nst_status upload_targets(nst_gpu_objective *obj, nst_error *err)
                 s = nst_gpu_buffer_write(obj->gpu, t->group_target[g], 0, t->host_target[g], cc * sizeof(float), err);
                 continue;
             }
-            float *scaled = nst_alloc(cc * sizeof(float), "a style target", err);
-            for (size_t k = 0; scaled && k < cc; k++)
-                scaled[k] = t->host_target[g][k] * scale;
-            s = scaled ? nst_gpu_buffer_write(obj->gpu, t->group_target[g], 0, scaled, cc * sizeof(float), err)
-                       : NST_ERR_NOMEM;
-            free(scaled);
+            if (!obj->scaled_target &&
+                !(obj->scaled_target = nst_alloc(obj->widest_gram * sizeof(float), "a style target", err)))
+                return NST_ERR_NOMEM;
+            for (size_t k = 0; k < cc; k++)
+                obj->scaled_target[k] = t->host_target[g][k] * scale;
+            s = nst_gpu_buffer_write(obj->gpu, t->group_target[g], 0, obj->scaled_target, cc * sizeof(float), err);
         }
     }
     obj->loss_recorded = 0; /* the loss launches depend on the groups and their regions */
