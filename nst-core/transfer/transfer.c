@@ -199,15 +199,6 @@ static nst_status make_plan(const nst_transfer *t, const nst_device_info *device
     return nst_memory_plan(t, width, height, device, plan, err);
 }
 
-size_t nst_transfer_estimate_bytes(const nst_transfer *t)
-{
-    nst_plan plan;
-    if (!t->model || !t->content)
-        return 0;
-    make_plan(t, NULL, &plan, NULL);
-    return plan.bytes;
-}
-
 /* A run's own handles: what plan_and_run needs to run, not only plan. */
 typedef struct run_target {
     nst_transfer *transfer;
@@ -281,6 +272,13 @@ nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *e
         return s;
     }
     return plan_and_run(t, &choice, plan, NULL, err);
+}
+
+size_t nst_transfer_estimate_bytes(const nst_transfer *t)
+{
+    nst_plan plan;
+    nst_transfer_plan(t, &plan, NULL); /* filled when refused, zero without a content or a device */
+    return plan.bytes;
 }
 
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)

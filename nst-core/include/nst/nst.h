@@ -459,8 +459,8 @@ typedef struct nst_plan {
  * cannot fit (plan->mode == NST_RUN_REFUSED; the plan is filled), and
  * NST_ERR_DEVICE as the run would for a device that is not there. */
 nst_status nst_transfer_plan(const nst_transfer *transfer, nst_plan *plan, nst_error *err);
-/* Peak bytes of the planned run (the tiled one when tiling is needed);
- * 0 without a content picture. */
+/* Peak bytes of the run nst_transfer_plan plans (the tiled one when tiling
+ * is needed); 0 without a content picture or without the device asked for. */
 size_t nst_transfer_estimate_bytes(const nst_transfer *transfer);
 /* Bytes a run may use by default: MemAvailable of /proc/meminfo minus a margin. */
 size_t nst_default_memory_budget(void);
