@@ -856,8 +856,8 @@ static int run_transfer(nst_transfer *transfer, const cli *cli, run_state *state
     return rc;
 }
 
-/* The stages, tiles and memory the run will need; a run that cannot fit
- * stops here. */
+/* The stages, tiles and memory the run will need on the device it will use;
+ * a run that cannot fit stops here. */
 static int report_plan(const nst_transfer *transfer, int quiet)
 {
     nst_plan plan;
@@ -872,8 +872,8 @@ static int report_plan(const nst_transfer *transfer, int quiet)
     if (quiet)
         return 0;
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    fprintf(stderr, "nst: memory: needs %.2f GiB of %.2f GiB%s", plan.bytes / gib, plan.budget / gib,
-            plan.mode == NST_RUN_TILED ? " (tiled" : "");
+    fprintf(stderr, "nst: memory: needs %.2f GiB of %.2f GiB on %s%s", plan.bytes / gib, plan.budget / gib,
+            plan.device, plan.mode == NST_RUN_TILED ? " (tiled" : "");
     if (plan.mode == NST_RUN_TILED)
         fprintf(stderr, " in %dx%d windows, overlap %d px; whole it would need %.2f GiB)", plan.tile_width,
                 plan.tile_height, plan.tile_margin, plan.whole_bytes / gib);

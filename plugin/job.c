@@ -158,9 +158,10 @@ static nst_status run_transfer(PluginJob *job, const nst_model *model, nst_image
     if (plugin_debug_enabled() && nst_transfer_plan(transfer, &plan, &plan_err) == NST_OK) {
         int last = plan.stages - 1;
         plugin_debug("plan: stages=%d final=%dx%d tiled=%d window=%d overlap=%d final_iterations=%d bytes=%zu "
-                  "budget=%zu",
+                  "budget=%zu device=%s",
                   plan.stages, plan.stage_width[last], plan.stage_height[last], plan.stage_tiled[last],
-                  plan.tile_width, plan.tile_margin, plan.stage_iterations[last], plan.bytes, plan.budget);
+                  plan.tile_width, plan.tile_margin, plan.stage_iterations[last], plan.bytes, plan.budget,
+                  plan.device);
     }
     return nst_transfer_run(transfer, result, err);
 }

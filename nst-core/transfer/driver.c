@@ -30,7 +30,6 @@ void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan)
     run->iter = 0;
     run->seen_generation = 0;
     run->gpu = NULL;
-    snprintf(run->device, sizeof run->device, "CPU");
     clock_gettime(CLOCK_MONOTONIC, &run->start);
 }
 
@@ -58,7 +57,7 @@ static void fill_progress(const nst_run *run, const nst_stage *st, const nst_los
     p->tile = st->tile;
     p->tiles = st->tiles;
     p->memory_bytes = run->plan->bytes;
-    snprintf(p->device, sizeof p->device, "%s", run->device);
+    snprintf(p->device, sizeof p->device, "%s", run->plan->device);
 }
 
 nst_status nst_driver_evaluate(nst_run *run, const nst_stage *st, const float *x, float *grad, double *value,

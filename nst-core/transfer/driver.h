@@ -26,8 +26,7 @@ typedef struct nst_run {
     int eval, iter;               /* iter counts over all stages */
     int seen_generation;          /* of the steering, last applied */
     struct timespec start;
-    struct nst_gpu *gpu;          /* the device the objective runs on; NULL = the CPU */
-    char device[NST_PROGRESS_DEVICE_MAX]; /* where it runs, as progress reports name it */
+    struct nst_gpu *gpu;          /* the device the objective runs on (plan->device); NULL = the CPU */
 } nst_run;
 
 /* One stage of the pyramid.  pyramid.c fills its size, place and pictures,
@@ -48,7 +47,8 @@ typedef struct nst_stage {
 } nst_stage;
 
 /* Starts a run of t with its plan (which must outlive the run): counters at
- * zero, the clock started, on the CPU (transfer.c may then give it a device). */
+ * zero, the clock started, on the CPU (transfer.c may then give it the
+ * plan's device). */
 void nst_run_init(nst_run *run, nst_transfer *t, const nst_plan *plan);
 
 /* Size of a style picture (width x height) given to the net at a stage whose

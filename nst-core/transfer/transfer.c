@@ -199,80 +199,86 @@ static nst_status make_plan(const nst_transfer *t, const nst_device_info *device
     return nst_memory_plan(t, width, height, device, plan, err);
 }
 
-nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
-{
-    nst_status s = check_content(t, err);
-    if (s != NST_OK) {
-        memset(plan, 0, sizeof *plan);
-        return s;
-    }
-    return make_plan(t, NULL, plan, err);
-}
+/* A run's own handles: what plan_and_run needs to run, not only plan. */
+typedef struct run_target {
+    nst_transfer *transfer;
+    nst_run *run;
+    nst_image **result;
+} run_target;
 
-size_t nst_transfer_estimate_bytes(const nst_transfer *t)
-{
-    nst_plan plan;
-    if (!t->model || !t->content)
-        return 0;
-    make_plan(t, NULL, &plan, NULL);
-    return plan.bytes;
-}
-
-/* The stages on the CPU; `device` says so in progress reports ("CPU" or
- * "CPU (why)"). */
-static nst_status run_on_cpu(nst_transfer *t, nst_run *run, const char *device, nst_image **result, nst_error *err)
-{
-    nst_plan plan;
-    nst_status s = make_plan(t, NULL, &plan, err);
-    if (s != NST_OK)
-        return s;
-    nst_run_init(run, t, &plan);
-    snprintf(run->device, sizeof run->device, "%s", device);
-    return nst_pyramid_run(run, result, err);
-}
-
-/* The stages on `gpu`, planned within its memory too. */
-static nst_status run_on_gpu(nst_transfer *t, nst_run *run, const nst_device_info *gpu, nst_image **result,
+/* The stages on `gpu` (NULL = the CPU), as planned. */
+static nst_status run_stages(const run_target *go, const nst_device_info *gpu, const nst_plan *plan,
                              nst_error *err)
 {
-    nst_plan plan;
-    nst_status s = make_plan(t, gpu, &plan, err);
-    if (s != NST_OK)
-        return s;
-    nst_run_init(run, t, &plan);
-    snprintf(run->device, sizeof run->device, "%.180s", gpu->name);
+    nst_run_init(go->run, go->transfer, plan);
+    if (!gpu)
+        return nst_pyramid_run(go->run, go->result, err);
 #ifdef NST_HAVE_VULKAN
-    run->gpu = nst_gpu_new(gpu->index, NULL, err);
-    s = run->gpu ? nst_pyramid_run(run, result, err) : (err ? err->code : NST_ERR_DEVICE);
-    nst_gpu_free(run->gpu);
-    run->gpu = NULL;
+    go->run->gpu = nst_gpu_new(gpu->index, NULL, err);
+    nst_status s = go->run->gpu ? nst_pyramid_run(go->run, go->result, err) : (err ? err->code : NST_ERR_DEVICE);
+    nst_gpu_free(go->run->gpu);
+    go->run->gpu = NULL;
     return s;
 #else
-    (void)result;
     return nst_error_set(err, NST_ERR_DEVICE, "this build of nst-core has no GPU backend");
 #endif
 }
 
-/* The run where the setting resolved to.  Under "auto", a device that fails
- * (too little memory, lost, out of memory, a layer it cannot run) hands the
- * run to the CPU, which starts again from the beginning and says why. */
-static nst_status run_on(nst_transfer *t, nst_run *run, const nst_device_choice *choice, nst_image **result,
-                         nst_error *err)
+/* The plan on `gpu` (NULL = the CPU; a GPU's is within its memory too),
+ * named `device` as progress reports name it; with `go`, the run there. */
+static nst_status plan_on(const nst_transfer *t, const nst_device_info *gpu, const char *device, nst_plan *plan,
+                          const run_target *go, nst_error *err)
+{
+    nst_status s = make_plan(t, gpu, plan, err);
+    snprintf(plan->device, sizeof plan->device, "%s", device);
+    return s != NST_OK || !go ? s : run_stages(go, gpu, plan, err);
+}
+
+/* The plan, and with `go` the run, where the setting resolved to.  Under
+ * "auto", a device that fails (its plan refused, too little memory, lost,
+ * out of memory, a layer it cannot run) hands the run to the CPU, which
+ * plans and starts again from the beginning and says why; so
+ * nst_transfer_plan tells what the run will do. */
+static nst_status plan_and_run(const nst_transfer *t, const nst_device_choice *choice, nst_plan *plan,
+                               const run_target *go, nst_error *err)
 {
     char device[NST_PROGRESS_DEVICE_MAX] = "CPU";
     if (!choice->on_gpu) {
         if (choice->reason[0])
             snprintf(device, sizeof device, "CPU (%.170s)", choice->reason);
-        return run_on_cpu(t, run, device, result, err);
+        return plan_on(t, NULL, device, plan, go, err);
     }
-    nst_status s = run_on_gpu(t, run, &choice->gpu, result, err);
+    snprintf(device, sizeof device, "%.180s", choice->gpu.name);
+    nst_status s = plan_on(t, &choice->gpu, device, plan, go, err);
     int automatic = !t->params.device[0] || strcmp(t->params.device, "auto") == 0;
     if (s == NST_OK || s == NST_ERR_CANCELLED)
         return s;
-    if (!automatic)
-        return nst_error_prefix(err, "on %s: ", choice->gpu.name);
+    if (!automatic) {
+        nst_error_prefix(err, "on %s: ", choice->gpu.name);
+        return s;
+    }
     snprintf(device, sizeof device, "CPU (%.40s failed: %.120s)", choice->gpu.name, err ? err->message : "");
-    return run_on_cpu(t, run, device, result, err);
+    return plan_on(t, NULL, device, plan, go, err);
+}
+
+nst_status nst_transfer_plan(const nst_transfer *t, nst_plan *plan, nst_error *err)
+{
+    nst_device_choice choice;
+    nst_status s = check_content(t, err);
+    if (s == NST_OK)
+        s = nst_device_resolve(t->params.device, &choice, err);
+    if (s != NST_OK) {
+        memset(plan, 0, sizeof *plan);
+        return s;
+    }
+    return plan_and_run(t, &choice, plan, NULL, err);
+}
+
+size_t nst_transfer_estimate_bytes(const nst_transfer *t)
+{
+    nst_plan plan;
+    nst_transfer_plan(t, &plan, NULL); /* filled when refused, zero without a content or a device */
+    return plan.bytes;
 }
 
 nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
@@ -283,7 +289,6 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
         return s;
     if (t->params.n_style_layers > 0 && t->n_styles == 0)
         return nst_error_set(err, NST_ERR_INVALID, "no style picture was given");
-    nst_run run;
     nst_device_choice choice;
     s = nst_device_resolve(t->params.device, &choice, err);
     if (s != NST_OK)
@@ -291,5 +296,7 @@ nst_status nst_transfer_run(nst_transfer *t, nst_image **result, nst_error *err)
     nst_parallel_set_workers(t->params.threads);
     if (!t->preview_every)
         t->preview_every = 1;
-    return run_on(t, &run, &choice, result, err);
+    nst_run run;
+    nst_plan plan;
+    return plan_and_run(t, &choice, &plan, &(run_target){t, &run, result}, err);
 }

@@ -98,6 +98,23 @@ static void fill_random(void *ctx, const char *name, int ndim, const int64_t *sh
         data[i] = test_rand_uniform(state, -bound, bound);
 }
 
+nst_gpu *gpu_test_open(const nst_gpu_options *options)
+{
+    int index = gpu_test_pick_device();
+    CHECK(index >= 0, "no device to test on");
+    if (index < 0)
+        return NULL;
+    nst_error err = {0};
+    nst_gpu *gpu = nst_gpu_new(index, options, &err);
+    int staged = options && options->force_staging;
+    CHECK(gpu, "opening device %d%s: %s", index, staged ? " with staging" : "", err.message);
+    CHECK(!gpu || !staged || !gpu->unified, "device %d: staging was asked for, the buffers are mapped", index);
+    if (gpu)
+        printf("device %d: %s (%s), buffers %s\n", index, gpu->info.name, nst_device_kind_name(gpu->info.kind),
+               gpu->unified ? "mapped" : "staged");
+    return gpu;
+}
+
 nst_model *gpu_test_random_model(nst_model_kind kind, uint64_t seed)
 {
     nst_error err = {0};

@@ -45,6 +45,11 @@ double gpu_test_seconds(void);
 #include "gpu/net.h"
 #include "nst/nst.h"
 
+/* The device gpu_test_pick_device names, opened with `options` (NULL = the
+ * defaults; force_staging must give staged buffers) and said ("device N:
+ * name (kind), buffers mapped|staged"); NULL after a reported failure. */
+nst_gpu *gpu_test_open(const nst_gpu_options *options);
+
 /* A model of `kind` with random weights from `seed`: uniform, scaled by
  * each conv's fan-in so activations keep their size through the layers. */
 nst_model *gpu_test_random_model(nst_model_kind kind, uint64_t seed);

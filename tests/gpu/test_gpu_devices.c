@@ -155,13 +155,20 @@ static void test_cli(const char *nst)
     if (nst_device_backend_built()) {
         snprintf(args, sizeof args, "%s --device gpu:0 --size 40 --iterations 2", pictures);
         rc = run_cli(nst, args, out, sizeof out);
-        const char *said = strstr(out, "nst: the objective runs on ");
-        CHECK(rc == 0 && said && !strstr(said + 1, "nst: the objective runs on ") && !strstr(said, "runs on CPU"),
+        const char *runs_on = "nst: the objective runs on ", *said = strstr(out, runs_on);
+        CHECK(rc == 0 && said && !strstr(said + 1, runs_on) && !strstr(said, "runs on CPU"),
               "--device gpu:0: exit %d: %s", rc, out);
+        /* The memory plan was made for that device and names it. */
+        char planned[300] = "";
+        const char *name = said ? said + strlen(runs_on) : "";
+        snprintf(planned, sizeof planned, " GiB on %.*s\n", (int)strcspn(name, "\n"), name);
+        CHECK(said && strstr(out, "nst: memory: needs ") && strstr(out, planned), "--device gpu:0: no '%s' in %s",
+              planned, out);
     }
     snprintf(args, sizeof args, "%s --device cpu --size 40 --iterations 2", pictures);
     rc = run_cli(nst, args, out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "nst: the objective runs on CPU\n"), "--device cpu: exit %d: %s", rc, out);
+    CHECK(rc == 0 && strstr(out, "nst: the objective runs on CPU\n") && strstr(out, " GiB on CPU\n"),
+          "--device cpu: exit %d: %s", rc, out);
 }
 
 int main(int argc, char **argv)

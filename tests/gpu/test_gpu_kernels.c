@@ -427,17 +427,9 @@ static void report_timing(void)
 
 int main(void)
 {
-    int index = gpu_test_pick_device();
-    CHECK(index >= 0, "no device to test on");
-    if (index < 0)
-        return test_finish("test_gpu_kernels");
-    nst_error err = {0};
-    gpu = nst_gpu_new(index, NULL, &err);
-    CHECK(gpu, "opening device %d: %s", index, err.message);
+    gpu = gpu_test_open(NULL);
     if (!gpu)
         return test_finish("test_gpu_kernels");
-    printf("device %d: %s (%s), buffers %s\n", index, gpu->info.name, nst_device_kind_name(gpu->info.kind),
-           gpu->unified ? "mapped" : "staged");
     test_convolutions();
     test_relu();
     test_pooling();
@@ -450,9 +442,7 @@ int main(void)
            worst_conv_forward, worst_conv_backward, worst_gram, worst_gram_gradient, worst_avgpool);
     nst_gpu_free(gpu);
     /* The staging copies a discrete GPU uses, on whatever device this is. */
-    nst_gpu_options staged = {.force_staging = 1};
-    gpu = nst_gpu_new(index, &staged, &err);
-    CHECK(gpu && !gpu->unified, "opening device %d with staging: %s", index, err.message);
+    gpu = gpu_test_open(&(nst_gpu_options){.force_staging = 1});
     if (gpu) {
         check_conv(&(conv_case){5, 7, 3, 1, 1, NST_PAD_REFLECT, 9, 11}, 1, 1);
         check_pool(5, 13, 15, 3, 2, 0);

@@ -116,17 +116,12 @@ int main(void)
     nst_model *loaded = gpu_test_squeezenet(&skipped);
     if (skipped)
         return 77;
-    nst_error err = {0};
-    int index = gpu_test_pick_device();
-    CHECK(index >= 0, "no device to test on");
-    gpu = loaded && index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;
-    CHECK(!loaded || index < 0 || gpu, "opening device %d: %s", index, err.message);
+    gpu = loaded ? gpu_test_open(NULL) : NULL;
     if (!gpu) {
         nst_model_free(loaded);
         return test_finish("test_gpu_net");
     }
     model = loaded;
-    printf("device %d: %s\n", index, gpu->info.name);
     check_case(&(net_case){67, 45, NST_PAD_REFLECT, engine_layers, 5}, 1);
     check_case(&(net_case){17, 15, NST_PAD_ZERO, NULL, 0}, 0);      /* fire4 and fire5 at 1x1 */
     check_case(&(net_case){25, 23, NST_PAD_REFLECT, sparse_layers, 2}, 0); /* reflect's smallest */
@@ -135,9 +130,7 @@ int main(void)
     report_timing();
     nst_gpu_free(gpu);
     /* The staging copies a discrete GPU uses, on whatever device this is. */
-    nst_gpu_options staged = {.force_staging = 1};
-    gpu = nst_gpu_new(index, &staged, &err);
-    CHECK(gpu && !gpu->unified, "opening device %d with staging: %s", index, err.message);
+    gpu = gpu_test_open(&(nst_gpu_options){.force_staging = 1});
     if (gpu) {
         check_case(&(net_case){17, 15, NST_PAD_ZERO, engine_layers, 5}, 0);
         nst_gpu_free(gpu);

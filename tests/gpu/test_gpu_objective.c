@@ -116,12 +116,8 @@ int main(void)
     if (skipped)
         return 77;
     nst_error err = {0};
-    int index = gpu_test_pick_device();
-    CHECK(index >= 0, "no device to test on");
-    nst_gpu *gpu = model && index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;
-    CHECK(!model || index < 0 || gpu, "opening device %d: %s", index, err.message);
+    nst_gpu *gpu = model ? gpu_test_open(NULL) : NULL;
     if (gpu) {
-        printf("device %d: %s\n", index, gpu->info.name);
         check_case(gpu, model, 41, 37, 6, 45, 39);
         check_case(gpu, model, 37, 41, 0, 37, 41);
         check_regions(gpu, model);
@@ -137,9 +133,7 @@ int main(void)
         nst_gpu_objective_free(obj);
         nst_gpu_free(gpu);
         /* The staging copies of a discrete GPU. */
-        nst_gpu_options staged = {.force_staging = 1};
-        gpu = nst_gpu_new(index, &staged, &err);
-        CHECK(gpu, "opening device %d with staging: %s", index, err.message);
+        gpu = gpu_test_open(&(nst_gpu_options){.force_staging = 1});
         if (gpu)
             check_case(gpu, model, 41, 37, 6, 31, 29);
     }

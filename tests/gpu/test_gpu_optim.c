@@ -314,19 +314,12 @@ static void run_on(nst_gpu *gpu)
 
 int main(void)
 {
-    int index = gpu_test_pick_device();
-    CHECK(index >= 0, "no device to test on");
-    nst_error err = {0};
-    nst_gpu *gpu = index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;
-    CHECK(index < 0 || gpu, "opening device %d: %s", index, err.message);
+    nst_gpu *gpu = gpu_test_open(NULL);
     if (gpu) {
-        printf("device %d: %s\n", index, gpu->info.name);
         run_on(gpu);
         nst_gpu_free(gpu);
         /* The staging copies of a discrete GPU. */
-        nst_gpu_options staged = {.force_staging = 1};
-        gpu = nst_gpu_new(index, &staged, &err);
-        CHECK(gpu, "opening device %d with staging: %s", index, err.message);
+        gpu = gpu_test_open(&(nst_gpu_options){.force_staging = 1});
         if (gpu)
             run_on(gpu);
         nst_gpu_free(gpu);

@@ -5,7 +5,9 @@
  * 10x (Adam: 5x), the picture keeps the content's edges and comes close to
  * the CPU's run, two runs give the same bytes, and no picture-sized buffer
  * crosses between two evaluations (the optimiser works on the device); two
- * styles in two regions, tiled, against the CPU's run.  The bad cases: a device that does
+ * styles in two regions, tiled, against the CPU's run.  nst_transfer_plan plans on the
+ * device the run uses and names it (gpu:N within its memory, "cpu", auto
+ * falling back to the CPU).  The bad cases: a device that does
  * not exist, a memory budget nothing fits, a device lost halfway (explicit:
  * an error naming it; auto: the run starts again on the CPU and says so),
  * no loader under auto (the CPU, saying why), and a cancel.  Skipped (77)
@@ -69,9 +71,9 @@ typedef struct run_options {
     int scales; /* 2: from 40 px up, L-BFGS pairs carried from the first stage; 0 = 1 */
 } run_options;
 
-/* One run; the result (NULL on failure, with *status and err). */
-static nst_image *stylise(const nst_model *model, const run_options *o, watch *w, nst_status *status,
-                          nst_error *err)
+/* A transfer of the README's pictures with the options' params; NULL with
+ * *status and err when one is refused. */
+static nst_transfer *transfer_of(const nst_model *model, const run_options *o, nst_status *status, nst_error *err)
 {
     nst_params p;
     nst_params_init(&p, NST_MODEL_SQUEEZENET11);
@@ -83,15 +85,27 @@ static nst_image *stylise(const nst_model *model, const run_options *o, watch *w
     p.max_memory = o->max_memory;
     p.tile_size = o->tile_size;
     snprintf(p.device, sizeof p.device, "%s", o->device);
-    memset(w, 0, sizeof *w);
-    nst_image *result = NULL;
     nst_transfer *t = nst_transfer_new(model, &p, err);
     *status = t ? nst_transfer_set_content(t, content_picture, err) : NST_ERR_INVALID;
     if (*status == NST_OK)
         *status = nst_transfer_add_style_masked(t, style_picture, 1.0, o->regions ? half_mask : NULL, err);
     if (*status == NST_OK && o->regions) /* the other half in the content's own look, as a second style */
         *status = nst_transfer_add_style(t, content_picture, 1.0, err);
-    if (*status == NST_OK) {
+    if (*status != NST_OK) {
+        nst_transfer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* One run; the result (NULL on failure, with *status and err). */
+static nst_image *stylise(const nst_model *model, const run_options *o, watch *w, nst_status *status,
+                          nst_error *err)
+{
+    memset(w, 0, sizeof *w);
+    nst_image *result = NULL;
+    nst_transfer *t = transfer_of(model, o, status, err);
+    if (t) {
         w->transfer = t;
         nst_transfer_set_progress_callback(t, on_progress, w);
         *status = nst_transfer_run(t, &result, err);
@@ -217,6 +231,85 @@ static void test_regions(const nst_model *model, const char *device)
     nst_image_free(on_cpu);
 }
 
+/* nst_transfer_plan's plan with these options; its status in *status. */
+static nst_plan plan_of(const nst_model *model, const run_options *o, nst_status *status, nst_error *err)
+{
+    nst_plan plan;
+    memset(&plan, 0xff, sizeof plan); /* whatever was there is overwritten */
+    nst_transfer *t = transfer_of(model, o, status, err);
+    if (t)
+        *status = nst_transfer_plan(t, &plan, err);
+    nst_transfer_free(t);
+    return plan;
+}
+
+/* The plan is made on the device the run will use and names it as the
+ * run's progress does: within the GPU's memory on gpu:N (the smallest
+ * picture it cannot hold whole is tiled there, and the CPU runs it whole in
+ * a 1 TiB budget; a 16000 px tile asked for is refused there), the CPU's
+ * under "cpu", and under "auto" the CPU's, saying why, when the GPU's is
+ * refused. */
+static void test_plans(const nst_model *model, const char *device, const char *name)
+{
+    nst_error err = {0};
+    nst_status s;
+    const size_t host = (size_t)1 << 40;
+    run_options o = {.device = device, .max_memory = host};
+    size_t budget = plan_of(model, &o, &s, &err).budget;
+    CHECK(s == NST_OK && budget < host, "%s: %s; a budget of %zu bytes", device, err.message, budget);
+    nst_plan cpu, gpu;
+    o.device = "cpu";
+    for (o.size = 512;; o.size *= 2) {
+        cpu = plan_of(model, &o, &s, &err);
+        if (s != NST_OK || cpu.whole_bytes > budget || o.size >= NST_SIZE_MAX)
+            break;
+    }
+    CHECK(s == NST_OK && strcmp(cpu.device, "CPU") == 0 && cpu.mode == NST_RUN_WHOLE && cpu.budget == host,
+          "cpu, %d px: %s; mode %d on '%s' in %zu bytes", o.size, err.message, cpu.mode, cpu.device, cpu.budget);
+    o.device = device;
+    gpu = plan_of(model, &o, &s, &err);
+    printf("%d px in 1 TiB: %s: %zu of %zu bytes, mode %d; CPU: %zu of %zu bytes, mode %d\n", o.size, gpu.device,
+           gpu.bytes, gpu.budget, gpu.mode, cpu.bytes, cpu.budget, cpu.mode);
+    CHECK(s == NST_OK && strcmp(gpu.device, name) == 0, "%s, %d px: %s on '%s'", device, o.size, err.message,
+          gpu.device);
+    CHECK(gpu.mode == NST_RUN_TILED && gpu.budget == budget && gpu.bytes <= budget &&
+              gpu.whole_bytes == cpu.whole_bytes && cpu.whole_bytes > budget,
+          "%s, %d px: mode %d, %zu of %zu bytes (%zu whole)", name, o.size, gpu.mode, gpu.bytes, gpu.budget,
+          gpu.whole_bytes);
+
+    run_options huge_tile = {.device = device, .size = NST_SIZE_MAX, .tile_size = 16000, .max_memory = host};
+    gpu = plan_of(model, &huge_tile, &s, &err);
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "on %s: ", name);
+    CHECK(s == NST_ERR_NOMEM && gpu.mode == NST_RUN_REFUSED && strcmp(gpu.device, name) == 0 &&
+              strncmp(err.message, prefix, strlen(prefix)) == 0 && strstr(err.message, "available on the GPU"),
+          "%s, 16000 px tiles: status %d, mode %d on '%s': %s", device, s, gpu.mode, gpu.device, err.message);
+    printf("%s, 16000 px tiles: %s\n", device, err.message);
+    huge_tile.device = "cpu";
+    cpu = plan_of(model, &huge_tile, &s, &err);
+    CHECK(s == NST_OK && cpu.mode == NST_RUN_TILED && strcmp(cpu.device, "CPU") == 0,
+          "cpu, 16000 px tiles: status %d, mode %d on '%s': %s", s, cpu.mode, cpu.device, err.message);
+    /* auto's pick (the software device, by the hook): its plan, or the
+     * CPU's when its plan is refused, as the run goes. */
+    setenv("NST_AUTO_TAKES_SOFTWARE", "1", 1);
+    huge_tile.device = "auto";
+    nst_plan fallback = plan_of(model, &huge_tile, &s, &err);
+    CHECK(s == NST_OK && fallback.mode == NST_RUN_TILED && fallback.budget == host &&
+              strncmp(fallback.device, "CPU (", 5) == 0 && strstr(fallback.device, " failed: ") &&
+              strstr(fallback.device, "needs"),
+          "auto, 16000 px tiles: status %d, mode %d on '%s': %s", s, fallback.mode, fallback.device, err.message);
+    printf("auto, 16000 px tiles: planned on %s\n", fallback.device);
+    nst_plan fits = plan_of(model, &(run_options){.device = "auto"}, &s, &err);
+    CHECK(s == NST_OK && fits.mode == NST_RUN_WHOLE && fits.device[0] && !strstr(fits.device, "CPU"),
+          "auto, 56 px: status %d, mode %d on '%s': %s", s, fits.mode, fits.device, err.message);
+    unsetenv("NST_AUTO_TAKES_SOFTWARE");
+
+    nst_plan none = plan_of(model, &(run_options){.device = "gpu:7"}, &s, &err);
+    CHECK(s == NST_ERR_DEVICE && none.mode == NST_RUN_WHOLE && none.stages == 0 && !none.device[0] &&
+              strstr(err.message, "no such device"),
+          "gpu:7: status %d, mode %d, %d stages: %s", s, none.mode, none.stages, err.message);
+}
+
 static void test_bad_cases(const nst_model *model, const char *device)
 {
     nst_error err = {0};
@@ -295,12 +388,15 @@ int main(void)
     if (model && content_picture && style_picture && index >= 0) {
         char device[16];
         snprintf(device, sizeof device, "gpu:%d", index);
+        nst_device_choice choice = {0};
+        CHECK(nst_device_resolve(device, &choice, &err) == NST_OK, "%s: %s", device, err.message);
         static const variant variants[] = {{"L-BFGS", NST_OPTIM_LBFGS, 1, 10, 0.4},
                                            {"Adam", NST_OPTIM_ADAM, 1, 5, 0.3},
                                            {"L-BFGS, pyramid", NST_OPTIM_LBFGS, 2, 10, 0.4}};
         for (size_t k = 0; k < sizeof variants / sizeof variants[0]; k++)
             test_stylisation(model, device, &variants[k]);
         test_regions(model, device);
+        test_plans(model, device, choice.gpu.name);
         test_bad_cases(model, device);
     }
     nst_image_free(content_picture);

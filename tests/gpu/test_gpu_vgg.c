@@ -91,14 +91,9 @@ static void check_model(nst_model_kind kind, const char *name)
 
 int main(void)
 {
-    int index = gpu_test_pick_device();
-    CHECK(index >= 0, "no device to test on");
-    nst_error err = {0};
-    gpu = index >= 0 ? nst_gpu_new(index, NULL, &err) : NULL;
-    CHECK(index < 0 || gpu, "opening device %d: %s", index, err.message);
+    gpu = gpu_test_open(NULL);
     if (!gpu)
         return test_finish("test_gpu_vgg");
-    printf("device %d: %s\n", index, gpu->info.name);
     check_model(NST_MODEL_VGG19, "VGG19");
     check_model(NST_MODEL_VGG16, "VGG16");
     printf("largest relative error against the CPU: activations %.3g, input gradient %.3g\n", worst.activation,

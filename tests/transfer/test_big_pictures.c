@@ -67,6 +67,7 @@ static void small_params(nst_params *p, int size, int iterations, int scales)
     p->scales = scales;
     p->threads = 2;
     p->max_memory = (size_t)64 << 30; /* decisions must not depend on this machine */
+    snprintf(p->device, sizeof p->device, "cpu"); /* nor on its GPU's memory */
 }
 
 static nst_plan plan_of(const nst_params *p)
@@ -87,6 +88,7 @@ static void test_stages(void)
     nst_plan plan = plan_of(&p);
     /* 600x400 at 512: 192 -> 512 in steps of at most 2x. */
     CHECK(plan.stages == 3, "automatic stages: %d", plan.stages);
+    CHECK(strcmp(plan.device, "CPU") == 0, "planned on '%s'", plan.device);
     CHECK(plan.stage_width[0] == 192 && plan.stage_height[0] == 128, "first stage %dx%d", plan.stage_width[0],
           plan.stage_height[0]);
     CHECK(plan.stage_width[plan.stages - 1] == 512 && plan.stage_height[plan.stages - 1] == 341,

@@ -443,17 +443,24 @@ typedef struct nst_plan {
     int tile_margin;             /* overlap on each side that is blended, px */
     size_t whole_bytes;          /* peak with every stage whole */
     size_t bytes;                /* peak of the planned run */
-    size_t budget;               /* max_memory in force */
+    size_t budget;               /* max_memory in force (within the device's memory on a GPU) */
     nst_run_mode mode;
+    /* The device planned for (appended), as nst_progress.device names it:
+     * "CPU", the GPU's name, or "CPU (why)". */
+    char device[NST_PROGRESS_DEVICE_MAX];
 } nst_plan;
 
 /* How nst_transfer_run will run with the content and styles given so far
- * (stage sizes, iterations per stage, tiles) and the memory it needs.
+ * (stage sizes, iterations per stage, tiles) and the memory it needs, on
+ * the device params.device resolves to, as the run decides: a GPU's plan
+ * within its memory too, and under "auto" the CPU's when the GPU's is
+ * refused (so this may look for Vulkan devices).
  * Returns NST_ERR_NOMEM with a message naming both amounts when the run
- * cannot fit (plan->mode == NST_RUN_REFUSED); the plan is filled either way. */
+ * cannot fit (plan->mode == NST_RUN_REFUSED; the plan is filled), and
+ * NST_ERR_DEVICE as the run would for a device that is not there. */
 nst_status nst_transfer_plan(const nst_transfer *transfer, nst_plan *plan, nst_error *err);
-/* Peak bytes of the planned run (the tiled one when tiling is needed);
- * 0 without a content picture. */
+/* Peak bytes of the run nst_transfer_plan plans (the tiled one when tiling
+ * is needed); 0 without a content picture or without the device asked for. */
 size_t nst_transfer_estimate_bytes(const nst_transfer *transfer);
 /* Bytes a run may use by default: MemAvailable of /proc/meminfo minus a margin. */
 size_t nst_default_memory_budget(void);
