@@ -233,8 +233,8 @@ static nst_status two_loop_direction(nst_lbfgs *opt, int *used, nst_error *err)
 }
 
 /* The history's direction -H g in dir, by the backend's own recursion
- * where it has one; *used = the pairs used, *slope = g.dir (computed only
- * when a pair was used). */
+ * where it has one; *used = the pairs used, *slope = g.dir (0 when the
+ * host's recursion used no pair: the caller then goes downhill anyway). */
 static nst_status history_direction(nst_lbfgs *opt, int *used, double *slope, nst_error *err)
 {
     nst_vectors *v = opt->vec;
