@@ -192,10 +192,10 @@ void nst_gpu_seq_free(nst_gpu_seq *seq)
     if (!seq)
         return;
     nst_gpu *gpu = seq->gpu;
-    if (seq->commands)
+    if (seq->commands) {
         settle(seq, NULL);
-    if (seq->commands)
         gpu->vk->vkFreeCommandBuffers(gpu->device, gpu->command_pool, 1, &seq->commands);
+    }
     if (seq->pool)
         gpu->vk->vkDestroyDescriptorPool(gpu->device, seq->pool, NULL); /* frees its sets */
     free(seq->launches);

@@ -88,6 +88,23 @@ static nst_status gpu_steepest(nst_vectors *v, double *largest, nst_error *err)
     return s;
 }
 
+/* GRAD.DIR (the third sum of DOTS with a = b = GRAD); r also brings back
+ * the two-loop's pairs used. */
+static nst_status dir_slope(nst_vectors *v, nst_gpu_vec_result *r, nst_error *err)
+{
+    return pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, NST_VEC_GRAD, NST_VEC_GRAD, -1, -1, 0, 0.0, r, err);
+}
+
+/* A HISTORY pass of the two-loop on DIR: on pair `slot` (-1: none). */
+static nst_status history_pass(gpu_vectors *g, nst_gpu_vec_op op, int slot, double eps, nst_error *err)
+{
+    nst_gpu_vec_args args = {g->vec[NST_VEC_DIR], NULL, NULL, NULL, NULL, 0, {0}, 0};
+    if (slot >= 0)
+        args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], g->vec[NST_VEC_PAIRS + 2 * slot],
+                                  g->vec[NST_VEC_PAIRS + 2 * slot + 1], NULL, NULL, 1, {(float)eps}, slot};
+    return nst_gpu_vectors_run(g->passes, op, &args, NULL, err);
+}
+
 /* The two-loop recursion as passes the host queues and never waits for:
  * each pair's coefficients are computed and used on the device
  * (gpu/vectors.h's HISTORY passes); one wait at the end brings back the
@@ -96,26 +113,18 @@ static nst_status gpu_history(nst_vectors *v, const int *slots, int count, doubl
                               nst_error *err)
 {
     gpu_vectors *g = gpu_of(v);
-    nst_gpu_vec_args args = {g->vec[NST_VEC_DIR], NULL, NULL, NULL, NULL, 0, {0}, 0};
-    nst_status s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_START, &args, NULL, err);
-    for (int i = 0; i < count && s == NST_OK; i++) {
-        args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], g->vec[NST_VEC_PAIRS + 2 * slots[i]],
-                                  g->vec[NST_VEC_PAIRS + 2 * slots[i] + 1], NULL, NULL, 1, {(float)eps}, slots[i]};
-        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_FIRST, &args, NULL, err);
-    }
-    args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], NULL, NULL, NULL, NULL, 0, {0}, 0};
+    nst_status s = history_pass(g, NST_GPU_VEC_HISTORY_START, -1, eps, err);
+    for (int i = 0; i < count && s == NST_OK; i++)
+        s = history_pass(g, NST_GPU_VEC_HISTORY_FIRST, slots[i], eps, err);
     if (s == NST_OK)
-        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_GAMMA, &args, NULL, err);
-    for (int i = count - 1; i >= 0 && s == NST_OK; i--) {
-        args = (nst_gpu_vec_args){g->vec[NST_VEC_DIR], g->vec[NST_VEC_PAIRS + 2 * slots[i]],
-                                  g->vec[NST_VEC_PAIRS + 2 * slots[i] + 1], NULL, NULL, 1, {(float)eps}, slots[i]};
-        s = nst_gpu_vectors_run(g->passes, NST_GPU_VEC_HISTORY_SECOND, &args, NULL, err);
-    }
+        s = history_pass(g, NST_GPU_VEC_HISTORY_GAMMA, -1, eps, err);
+    for (int i = count - 1; i >= 0 && s == NST_OK; i--)
+        s = history_pass(g, NST_GPU_VEC_HISTORY_SECOND, slots[i], eps, err);
     if (s == NST_OK)
         s = pass(v, NST_GPU_VEC_SCALE, NST_VEC_DIR, -1, -1, -1, -1, 0, -1.0, NULL, err);
     nst_gpu_vec_result r;
-    if (s == NST_OK) /* GRAD.DIR, as gpu_slope, waiting for all of the above */
-        s = pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, NST_VEC_GRAD, NST_VEC_GRAD, -1, -1, 0, 0.0, &r, err);
+    if (s == NST_OK) /* waits for all of the above */
+        s = dir_slope(v, &r, err);
     *used = s == NST_OK ? r.used : 0;
     *slope = s == NST_OK ? r.sums[2] : 0.0;
     return s;
@@ -124,7 +133,7 @@ static nst_status gpu_history(nst_vectors *v, const int *slots, int count, doubl
 static nst_status gpu_slope(nst_vectors *v, double *out, nst_error *err)
 {
     nst_gpu_vec_result r;
-    nst_status s = pass(v, NST_GPU_VEC_DOTS, NST_VEC_DIR, NST_VEC_GRAD, NST_VEC_GRAD, -1, -1, 0, 0.0, &r, err);
+    nst_status s = dir_slope(v, &r, err);
     *out = s == NST_OK ? r.sums[2] : 0.0;
     return s;
 }
